@@ -1,0 +1,96 @@
+"""Runtime settings, read from the environment with defaults that match `chotdon stack up`.
+
+Pointing chotdon at a production Kafka cluster and Redis is a matter of settings only:
+`CHOTDON_KAFKA=broker1:9092,broker2:9092 CHOTDON_REDIS=redis://redis.internal:6379/0`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_KAFKA = "127.0.0.1:9092"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    comments: str = "chotdon.comments"
+    draft_events: str = "chotdon.draft-events"
+    order_commands: str = "chotdon.order-commands"
+    orders: str = "chotdon.orders"
+    order_events: str = "chotdon.order-events"
+    messages_outbound: str = "chotdon.messages.outbound"
+    dead_letters: str = "chotdon.dead-letters"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    kafka: str = DEFAULT_KAFKA
+    redis: str = DEFAULT_REDIS
+    # Where `chotdon stack up` keeps the broker's and Redis's data, logs and pid files.
+    stack_dir: Path = Path(".stack")
+    # Where Kafka's jars are cached (resolved from Maven Central, never committed).
+    cache_dir: Path = Path(".cache")
+    kafka_controller_port: int = 9093
+    app_id: str = "chotdon"
+    comment_partitions: int = 4
+    metrics_port: int = 9464
+    topics: Topics = field(default_factory=Topics)
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        """The first bootstrap server, which is also what `stack up` binds locally."""
+        first = self.kafka.split(",")[0].strip().removeprefix("kafka://")
+        host, _, port = first.rpartition(":")
+        return host or "127.0.0.1", int(port or 9092)
+
+    @property
+    def redis_host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.redis)
+        return parts.hostname or "127.0.0.1", parts.port or 6379
+
+
+_ENV = {
+    "kafka": "CHOTDON_KAFKA",
+    "redis": "CHOTDON_REDIS",
+    "stack_dir": "CHOTDON_STACK_DIR",
+    "cache_dir": "CHOTDON_CACHE_DIR",
+    "kafka_controller_port": "CHOTDON_KAFKA_CONTROLLER_PORT",
+    "app_id": "CHOTDON_APP_ID",
+    "comment_partitions": "CHOTDON_COMMENT_PARTITIONS",
+    "metrics_port": "CHOTDON_METRICS_PORT",
+}
+_TOPIC_ENV_PREFIX = "CHOTDON_TOPIC_"  # e.g. CHOTDON_TOPIC_COMMENTS=shop1.comments
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, variable in _ENV.items():
+        raw = env.get(variable)
+        if raw is None or raw == "":
+            continue
+        kind = {f.name: f.type for f in fields(Settings)}[name]
+        if kind in ("int", int):
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                raise SettingsError(f"{variable}={raw!r}: expected a whole number") from None
+        elif kind in ("Path", Path):
+            values[name] = Path(raw)
+        else:
+            values[name] = raw
+    topic_values = {
+        f.name: env[_TOPIC_ENV_PREFIX + f.name.upper()]
+        for f in fields(Topics)
+        if env.get(_TOPIC_ENV_PREFIX + f.name.upper())
+    }
+    return Settings(**values, topics=Topics(**topic_values))  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""The shop configuration: the contract of COMMENT_SYNTAX.md as a pydantic schema.
+
+Every model forbids unknown keys, so a typo (`order_keyword`) is refused instead of silently
+ignored. Values are normalised here once (NFC, trimmed) so the parser can trust them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+
+def _nfc(value: object) -> object:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).strip()
+    return value
+
+
+def _text_value(value: object) -> object:
+    """TOML lets a shop write `size = [28, 29]`; attribute values are text either way."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return _nfc(value)
+
+
+Word = Annotated[str, BeforeValidator(_nfc), Field(min_length=1)]
+AttributeValue = Annotated[str, BeforeValidator(_text_value), Field(min_length=1)]
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShopInfo(_Strict):
+    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    name: Word
+    currency: Word = "VND"
+
+
+DEFAULT_ORDER_KEYWORDS = ("chốt", "lấy", "đặt", "mua")
+DEFAULT_CANCEL_KEYWORDS = ("hủy", "huỷ", "bỏ", "không lấy")
+DEFAULT_QUANTITY_WORDS = ("sl", "số lượng", "x", "cái", "c", "chiếc", "bộ", "đôi", "hộp")
+DEFAULT_QUESTION_MARKERS = (
+    "?", "bao nhiêu", "giá", "còn không", "còn ko", "còn k", "có không", "có ko",
+    "không ạ", "ko ạ", "ntn", "sao",
+)  # fmt: skip
+DEFAULT_CODE_PATTERN = "[A-Za-z]{1,4}[0-9]{1,4}"
+# Extension: words naming an attribute before its value (`size M`, `màu đỏ`). Each attribute's
+# own name is always a label too.
+DEFAULT_ATTRIBUTE_LABELS: dict[str, tuple[str, ...]] = {
+    "size": ("size", "sz", "sai", "cỡ"),
+    "color": ("màu", "color"),
+}
+# Extension: words that may stand between an order keyword and a code (`lấy mã B3`).
+DEFAULT_CODE_MARKERS = ("mã", "code", "sp")
+
+
+class Syntax(_Strict):
+    order_keywords: tuple[Word, ...] = DEFAULT_ORDER_KEYWORDS
+    require_keyword: bool = False
+    cancel_keywords: tuple[Word, ...] = DEFAULT_CANCEL_KEYWORDS
+    quantity_words: tuple[Word, ...] = DEFAULT_QUANTITY_WORDS
+    question_markers: tuple[Word, ...] = DEFAULT_QUESTION_MARKERS
+    code_pattern: str = DEFAULT_CODE_PATTERN
+    max_quantity: Annotated[int, Field(ge=1, le=100_000)] = 50
+    attribute_labels: dict[str, tuple[Word, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_ATTRIBUTE_LABELS)
+    )
+    code_markers: tuple[Word, ...] = DEFAULT_CODE_MARKERS
+
+    @field_validator("code_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class Orders(_Strict):
+    repeat_comment: Literal["ignore", "add"] = "ignore"
+
+
+class Product(_Strict):
+    code: Annotated[str, Field(min_length=1, max_length=16)]
+    name: Word
+    price: Annotated[int, Field(ge=0)]
+    stock: Annotated[int, Field(ge=0)] | None = None
+    attributes: dict[Word, tuple[AttributeValue, ...]] = Field(default_factory=dict)
+
+    @field_validator("code")
+    @classmethod
+    def _code_is_alphanumeric(cls, value: str) -> str:
+        if not _CODE_RE.match(value):
+            raise ValueError("a product code is letters and digits only (like A12 or MP10)")
+        return value.upper()
+
+    @field_validator("attributes")
+    @classmethod
+    def _values_are_unique(
+        cls, value: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        for attribute, values in value.items():
+            if not values:
+                raise ValueError(f"attribute {attribute!r} lists no values")
+            seen: set[str] = set()
+            for item in values:
+                if item.casefold() in seen:
+                    raise ValueError(f"attribute {attribute!r} lists {item!r} twice")
+                seen.add(item.casefold())
+        return value
+
+
+def _unique_codes(products: tuple[Product, ...]) -> tuple[Product, ...]:
+    seen: set[str] = set()
+    for product in products:
+        if product.code in seen:
+            raise ValueError(f"product code {product.code!r} appears twice")
+        seen.add(product.code)
+    return products
+
+
+class ProductGroup(_Strict):
+    """A livestream's own product group (`chotdon live start --products GROUP.toml`)."""
+
+    products: tuple[Product, ...]
+
+    _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
+
+
+class ShopConfig(_Strict):
+    shop: ShopInfo
+    syntax: Syntax = Syntax()
+    orders: Orders = Orders()
+    aliases: dict[Word, tuple[Word, ...]] = Field(default_factory=dict)
+    products: tuple[Product, ...] = ()
+
+    _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
+
+    @model_validator(mode="after")
+    def _aliases_are_unambiguous(self) -> ShopConfig:
+        owner: dict[str, str] = {}
+        for canonical, spellings in self.aliases.items():
+            for spelling in spellings:
+                key = spelling.casefold()
+                if key in owner and owner[key] != canonical:
+                    raise ValueError(
+                        f"alias {spelling!r} is given for both {owner[key]!r} and {canonical!r}"
+                    )
+                owner[key] = canonical
+        return self
+
+    def with_products(self, group: ProductGroup) -> ShopConfig:
+        """This shop with a livestream's product group in place of its own products."""
+        return self.model_copy(update={"products": group.products})
