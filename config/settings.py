@@ -36,6 +36,8 @@ class Settings:
     # Where Kafka's jars are cached (resolved from Maven Central, never committed).
     cache_dir: Path = Path(".cache")
     kafka_controller_port: int = 9093
+    # Maximum Java heap of the local broker (`java -Xmx…`): modest, the machine also runs tests.
+    kafka_heap: str = "768m"
     app_id: str = "chotdon"
     comment_partitions: int = 4
     metrics_port: int = 9464
@@ -60,6 +62,7 @@ _ENV = {
     "stack_dir": "CHOTDON_STACK_DIR",
     "cache_dir": "CHOTDON_CACHE_DIR",
     "kafka_controller_port": "CHOTDON_KAFKA_CONTROLLER_PORT",
+    "kafka_heap": "CHOTDON_KAFKA_HEAP",
     "app_id": "CHOTDON_APP_ID",
     "comment_partitions": "CHOTDON_COMMENT_PARTITIONS",
     "metrics_port": "CHOTDON_METRICS_PORT",

@@ -105,9 +105,7 @@ class Product(_Strict):
 
     @field_validator("attributes")
     @classmethod
-    def _values_are_unique(
-        cls, value: dict[str, tuple[str, ...]]
-    ) -> dict[str, tuple[str, ...]]:
+    def _values_are_unique(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for attribute, values in value.items():
             if not values:
                 raise ValueError(f"attribute {attribute!r} lists no values")

@@ -1,0 +1,453 @@
+"""The comment grammar of COMMENT_SYNTAX.md, compiled once per shop configuration.
+
+Reading a comment is three passes over a handful of tokens: normalise and cut out phone
+numbers; turn tokens into lexemes (codes, numbers, known words and phrases); then read items
+and intent from the lexemes. Everything a comment is matched against is prepared in
+`compile_grammar`, so parsing is dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from config.shop import Product, ShopConfig
+from parsers.lexicon import Lexicon, Meaning, build_lexicon, value_key, word_matches
+from parsers.models import Intent, ParsedItem, ParseResult
+from parsers.normalize import normalize, strip_diacritics
+from parsers.phones import cut_phones
+
+CODE, SHAPE, NUMBER, WORD, MEASURE, OTHER = range(6)
+
+# A grouped money amount (`2.500k`, `150.000đ`, `1,5tr`) is one token and never a quantity.
+_TOKEN_RE = re.compile(
+    r"(?P<money>\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?(?:k|đ|d|tr|vnd|vnđ)?(?![^\W_])"
+    r"|\d+[.,]\d+(?:k|đ|d|tr|vnd|vnđ)(?![^\W_]))"
+    r"|(?P<word>[^\W_]+)"
+)
+# A number with a money or measure suffix: `150k`, `200đ`, `1tr`, `50kg`, `1m6`.
+_MEASURE_RE = re.compile(r"\d+(?:k|đ|d|tr|kg|g|gr|cm|mm|ml|m\d+|vnd|vnđ)")
+_RUNS_RE = re.compile(r"\d+|\D+")
+_HAS_DIGIT_RE = re.compile(r"\d")
+_JOINABLE_SEPARATORS = (" ", "-")
+
+
+class Lexeme:
+    """One unit of meaning in a comment; `chunk` changes at every punctuation mark."""
+
+    __slots__ = ("chunk", "diacritics", "kind", "length", "meaning", "number", "product", "text")
+
+    def __init__(self, kind: int, text: str, chunk: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.chunk = chunk
+        self.number = 0
+        self.product: Product | None = None
+        self.meaning: Meaning | None = None
+        self.diacritics = False
+        self.length = 1  # words of the phrase this lexeme stands for
+
+
+@dataclass(slots=True)
+class _Item:
+    product: Product | None
+    code: str
+    qty: int = 1
+    qty_strength: int = 0  # 0 default, 1 bare number, 2 number with a quantity word
+    attributes: dict[str, str] | None = None
+
+    def result(self) -> ParsedItem:
+        if self.product is None:
+            return ParsedItem(self.code, self.qty, {}, "unknown_code")
+        given = self.attributes or {}
+        ordered = {name: given[name] for name in self.product.attributes if name in given}
+        complete = len(ordered) == len(self.product.attributes)
+        return ParsedItem(self.code, self.qty, ordered, "matched" if complete else "needs_variant")
+
+
+class Grammar:
+    """A shop's syntax, ready to read comments. Build with `compile_grammar`."""
+
+    def __init__(self, shop: ShopConfig) -> None:
+        syntax = shop.syntax
+        self.shop = shop
+        self.max_quantity = syntax.max_quantity
+        self.require_keyword = syntax.require_keyword
+        self.codes: dict[str, Product] = {p.code.lower(): p for p in shop.products}
+        self.code_shape = re.compile(syntax.code_pattern, re.IGNORECASE)
+        self.symbol_markers = tuple(
+            normalize(m) for m in syntax.question_markers if not any(c.isalnum() for c in m)
+        )
+        labels = [(attribute, attribute) for p in shop.products for attribute in p.attributes]
+        labels += [
+            (label, attribute)
+            for attribute, words in syntax.attribute_labels.items()
+            for label in words
+        ]
+        self.lexicon: Lexicon = build_lexicon(shop, labels)
+        # product code -> attribute -> canonical key -> configured spelling
+        self.allowed: dict[str, dict[str, dict[str, str]]] = {
+            p.code: {
+                name: {value_key(value): value for value in values}
+                for name, values in p.attributes.items()
+            }
+            for p in shop.products
+        }
+        self.numeric_values = frozenset(
+            value for p in shop.products for vs in p.attributes.values() for value in vs
+            if value.isdigit()
+        )  # fmt: skip
+
+    # -- public -------------------------------------------------------------------------
+
+    def parse(self, text: str, comment_id: str = "") -> ParseResult:
+        normalized = normalize(text)
+        phone: str | None = None
+        if _HAS_DIGIT_RE.search(normalized):
+            normalized, phone = cut_phones(normalized)
+        question = any(marker in normalized for marker in self.symbol_markers)
+        lexemes = self._lex(normalized)
+        items, order_kw, cancel_kw, question_word = self._read(lexemes)
+        question = (question or question_word) and not order_kw
+        intent: Intent
+        if cancel_kw and not (question and not items):
+            intent = "cancel"
+        elif items and not question and (order_kw or not self.require_keyword):
+            intent = "order"
+        else:
+            return ParseResult(comment_id, "none", phone, [])
+        return ParseResult(comment_id, intent, phone, [item.result() for item in items])
+
+    # -- lexing -------------------------------------------------------------------------
+
+    def _lex(self, text: str) -> list[Lexeme]:
+        raw: list[tuple[str, str, int, bool]] = []  # text, separator before, chunk, money
+        chunk = 0
+        end = 0
+        for match in _TOKEN_RE.finditer(text):
+            separator = text[end : match.start()]
+            if separator and (not separator.isspace() or "\n" in separator):
+                chunk += 1
+            raw.append((match.group(), separator, chunk, match.group("money") is not None))
+            end = match.end()
+
+        lexemes: list[Lexeme] = []
+        index = 0
+        while index < len(raw):
+            token, separator, chunk, money = raw[index]
+            index += 1
+            if money:
+                lexemes.append(Lexeme(MEASURE, token, chunk))
+            elif token in self.codes:
+                lexemes.append(self._code(token, chunk))
+            elif token.isdigit():
+                self._number_or_joined_code(lexemes, token, separator, chunk)
+            elif token.isalpha():
+                index = self._words(lexemes, raw, index - 1)
+            else:
+                lexemes.extend(self._mixed(token, chunk))
+        return lexemes
+
+    def _code(self, token: str, chunk: int) -> Lexeme:
+        lexeme = Lexeme(CODE, token, chunk)
+        lexeme.product = self.codes[token]
+        return lexeme
+
+    def _number(self, token: str, chunk: int) -> Lexeme:
+        lexeme = Lexeme(NUMBER, token, chunk)
+        lexeme.number = int(token) if token.isascii() else -1
+        return lexeme
+
+    def _number_or_joined_code(
+        self, lexemes: list[Lexeme], token: str, separator: str, chunk: int
+    ) -> None:
+        # `a 12`, `a-12` -> A12 when the joined form is a configured code
+        if lexemes and separator in _JOINABLE_SEPARATORS:
+            previous = lexemes[-1]
+            joined = previous.text + token
+            if previous.length == 1 and previous.text.isalpha() and joined in self.codes:
+                lexemes[-1] = self._code(joined, previous.chunk)
+                return
+        lexemes.append(self._number(token, chunk))
+
+    def _meaning(self, word: str) -> tuple[Meaning | None, bool]:
+        stripped = strip_diacritics(word)
+        bucket = self.lexicon.bucket(word, stripped)
+        return (bucket.single if bucket else None), word != stripped
+
+    def _words(self, lexemes: list[Lexeme], raw: list[tuple[str, str, int, bool]], at: int) -> int:
+        """Lex the word at `raw[at]`, as the longest configured phrase starting there."""
+        word, _, chunk, _ = raw[at]
+        stripped = strip_diacritics(word)
+        bucket = self.lexicon.bucket(word, stripped)
+        if bucket is None:
+            lexemes.append(self._shape_or_other(word, chunk))
+            return at + 1
+        best: Meaning | None = None
+        best_length = 0
+        for phrase in bucket.phrases:
+            length = len(phrase.words)
+            if length < best_length:
+                break
+            if at + length > len(raw) or not self._phrase_at(raw, at, phrase.words, chunk):
+                continue
+            best = phrase.meaning if best is None else best.merge(phrase.meaning)
+            best_length = length
+        if best is None:
+            best, best_length = bucket.single, 1
+        if best is None:
+            lexemes.append(self._shape_or_other(word, chunk))
+            return at + 1
+        lexeme = Lexeme(WORD, word, chunk)
+        lexeme.meaning = best
+        lexeme.length = best_length
+        lexeme.diacritics = word != stripped
+        lexemes.append(lexeme)
+        return at + best_length
+
+    @staticmethod
+    def _phrase_at(
+        raw: list[tuple[str, str, int, bool]],
+        at: int,
+        words: tuple[tuple[str, str], ...],
+        chunk: int,
+    ) -> bool:
+        for offset in range(1, len(words)):
+            typed, _, typed_chunk, _ = raw[at + offset]
+            if typed_chunk != chunk or not word_matches(typed, strip_diacritics(typed),
+                                                        words[offset]):  # fmt: skip
+                return False
+        return True
+
+    def _shape_or_other(self, token: str, chunk: int) -> Lexeme:
+        if self.code_shape.fullmatch(token):
+            return Lexeme(SHAPE, token, chunk)
+        return Lexeme(OTHER, token, chunk)
+
+    def _mixed(self, token: str, chunk: int) -> list[Lexeme]:
+        """A token where digits meet letters: a measure, split into code/quantity, or one token."""
+        meaning, _ = self._meaning(token)
+        if meaning is not None:  # a configured word with digits, such as a value `2xl`
+            lexeme = Lexeme(WORD, token, chunk)
+            lexeme.meaning = meaning
+            return [lexeme]
+        if _MEASURE_RE.fullmatch(token):
+            return [Lexeme(MEASURE, token, chunk)]
+        split = self._split(_RUNS_RE.findall(token), chunk)
+        if split is not None:
+            return split
+        return [self._shape_or_other(token, chunk)]
+
+    def _split(self, runs: list[str], chunk: int) -> list[Lexeme] | None:
+        """Split at digit/letter boundaries when that makes a configured code or a quantity."""
+        out: list[Lexeme] = []
+        made = False
+        at = 0
+        while at < len(runs):
+            for end in range(len(runs), at, -1):
+                candidate = "".join(runs[at:end])
+                if candidate in self.codes:
+                    out.append(self._code(candidate, chunk))
+                    made = True
+                    at = end
+                    break
+            else:
+                run = runs[at]
+                following = runs[at + 1] if at + 1 < len(runs) else None
+                if run.isdigit():
+                    out.append(self._number(run, chunk))
+                    if following is not None and self._is_quantity_word(following):
+                        out.append(self._word(following, chunk))
+                        made = True
+                        at += 1
+                elif following is not None and following.isdigit() and self._is_quantity_word(run):
+                    out.append(self._word(run, chunk))
+                    out.append(self._number(following, chunk))
+                    made = True
+                    at += 1
+                else:
+                    meaning, diacritics = self._meaning(run)
+                    lexeme = Lexeme(WORD if meaning else OTHER, run, chunk)
+                    lexeme.meaning, lexeme.diacritics = meaning, diacritics
+                    out.append(lexeme)
+                at += 1
+        return out if made else None
+
+    def _is_quantity_word(self, run: str) -> bool:
+        meaning, _ = self._meaning(run)
+        return meaning is not None and meaning.quantity
+
+    def _word(self, word: str, chunk: int) -> Lexeme:
+        lexeme = Lexeme(WORD, word, chunk)
+        lexeme.meaning, lexeme.diacritics = self._meaning(word)
+        return lexeme
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read(self, lexemes: list[Lexeme]) -> tuple[list[_Item], bool, bool, bool]:
+        items: list[_Item] = []
+        current: _Item | None = None
+        before_first = _Item(None, "")  # holds a quantity typed before the first code
+        order_kw = cancel_kw = question = False
+        count = len(lexemes)
+        at = 0
+        while at < count:
+            lexeme = lexemes[at]
+            kind = lexeme.kind
+            following = lexemes[at + 1] if at + 1 < count else None
+            target = current if current is not None else before_first
+            if kind == CODE:
+                current = self._start(items, lexeme.product, lexeme.text, before_first)
+            elif kind == SHAPE:
+                if self._has_evidence(lexemes, at):
+                    current = self._start(items, None, lexeme.text, before_first)
+            elif kind == NUMBER:
+                if (
+                    following is not None
+                    and following.kind == WORD
+                    and following.chunk == lexeme.chunk
+                    and following.meaning is not None
+                    and following.meaning.quantity
+                ):
+                    self._quantity(target, lexeme.number, forced=True)
+                    at += 1
+                elif current is None or not self._fill_number(current, lexeme.text):
+                    self._quantity(target, lexeme.number, forced=False)
+            elif kind == WORD:
+                meaning = lexeme.meaning
+                assert meaning is not None
+                if meaning.quantity and following is not None and following.kind == NUMBER:
+                    self._quantity(target, following.number, forced=True)
+                    at += 1
+                elif meaning.labels and following is not None and self._is_labelled(following):
+                    if current is not None:
+                        self._fill_labelled(current, meaning.labels, following)
+                    at += 1
+                else:
+                    if meaning.values and current is not None:
+                        self._fill_values(current, meaning.values)
+                    order_kw = order_kw or meaning.order
+                    question = question or meaning.question
+                    if meaning.cancel and not cancel_kw:
+                        cancel_kw = self._clear_cancel(lexeme, following)
+            at += 1
+        return items, order_kw, cancel_kw, question
+
+    @staticmethod
+    def _start(items: list[_Item], product: Product | None, text: str, before: _Item) -> _Item:
+        code = product.code if product is not None else text.upper()
+        item = _Item(product, code)
+        if not items and before.qty_strength:
+            item.qty, item.qty_strength = before.qty, before.qty_strength
+        items.append(item)
+        return item
+
+    def _quantity(self, item: _Item, number: int, *, forced: bool) -> None:
+        if forced:
+            strength = 2 if number >= 1 else 0
+        else:
+            strength = 1 if 1 <= number <= self.max_quantity else 0
+        if strength > item.qty_strength:  # the first quantity counts; a worded one beats a bare
+            item.qty, item.qty_strength = number, strength
+
+    def _fill_number(self, item: _Item, text: str) -> bool:
+        """A bare number that is an allowed value of an unfilled attribute is that value."""
+        if item.product is None:
+            return False
+        filled = item.attributes or {}
+        for name, allowed in self.allowed[item.product.code].items():
+            if name not in filled and text in allowed:
+                self._set(item, name, allowed[text])
+                return True
+        return False
+
+    def _fill_values(self, item: _Item, keys: frozenset[str]) -> None:
+        if item.product is None:
+            return
+        filled = item.attributes or {}
+        for name, allowed in self.allowed[item.product.code].items():
+            if name in filled:
+                continue
+            for key in keys:
+                if key in allowed:
+                    self._set(item, name, allowed[key])
+                    return
+
+    def _is_labelled(self, lexeme: Lexeme) -> bool:
+        if lexeme.kind == NUMBER:
+            return True
+        return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.is_value
+
+    def _fill_labelled(self, item: _Item, labels: frozenset[str], value: Lexeme) -> None:
+        if item.product is None:
+            return
+        keys = {value.text} if value.kind == NUMBER else (value.meaning.values if value.meaning
+                                                           else frozenset())  # fmt: skip
+        filled = item.attributes or {}
+        for name, allowed in self.allowed[item.product.code].items():
+            if name in labels and name not in filled:
+                for key in keys:
+                    if key in allowed:
+                        self._set(item, name, allowed[key])
+                        return
+
+    @staticmethod
+    def _set(item: _Item, name: str, value: str) -> None:
+        if item.attributes is None:
+            item.attributes = {}
+        item.attributes[name] = value
+
+    def _has_evidence(self, lexemes: list[Lexeme], at: int) -> bool:
+        """A code-shaped token is an item only with evidence of its own (COMMENT_SYNTAX.md)."""
+        after = at + 1
+        while after < len(lexemes) and _only_label(lexemes[after]):
+            after += 1
+        if after < len(lexemes):
+            following = lexemes[after]
+            if following.kind == NUMBER and (
+                1 <= following.number <= self.max_quantity or following.text in self.numeric_values
+            ):
+                return True
+            if following.kind == WORD and following.meaning is not None:
+                meaning = following.meaning
+                if meaning.is_value:
+                    return True
+                if meaning.quantity and after + 1 < len(lexemes):
+                    return lexemes[after + 1].kind == NUMBER
+        before = at - 1
+        while before >= 0 and _is_code_marker(lexemes[before]):
+            before -= 1
+        if before >= 0 and lexemes[before].kind == WORD:
+            keyword = lexemes[before].meaning
+            return keyword is not None and (keyword.order or keyword.cancel)
+        return False
+
+    @staticmethod
+    def _clear_cancel(lexeme: Lexeme, following: Lexeme | None) -> bool:
+        """Destructive intent needs clear words: a bare `huy` is too often a name."""
+        if lexeme.length > 1 or lexeme.diacritics:
+            return True
+        if following is None:
+            return False
+        if following.kind in (CODE, SHAPE):
+            return True
+        return (
+            following.kind == WORD
+            and following.meaning is not None
+            and following.meaning.order_noun
+        )
+
+
+def _only_label(lexeme: Lexeme) -> bool:
+    meaning = lexeme.meaning
+    return lexeme.kind == WORD and meaning is not None and bool(meaning.labels) and not (
+        meaning.values or meaning.quantity)  # fmt: skip
+
+
+def _is_code_marker(lexeme: Lexeme) -> bool:
+    return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.code_marker
+
+
+def compile_grammar(shop: ShopConfig) -> Grammar:
+    """Prepare a shop's syntax once; then `grammar.parse(text, comment_id)` per comment."""
+    return Grammar(shop)
