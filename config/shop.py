@@ -60,6 +60,12 @@ DEFAULT_ATTRIBUTE_LABELS: dict[str, tuple[str, ...]] = {
 }
 # Extension: words that may stand between an order keyword and a code (`lấy mã B3`).
 DEFAULT_CODE_MARKERS = ("mã", "code", "sp")
+# Extension: politeness words that may follow a bare cancel word (`hủy nha shop`, `huỷ giúp em`).
+# A bare cancel word followed by anything else (`bỏ rác vào`) is an ordinary verb, not a cancel.
+DEFAULT_PARTICLES = (
+    "nha", "nhé", "nhe", "nhá", "nhen", "ạ", "à", "a", "ah", "ha", "shop", "sốp", "giúp", "giùm",
+    "dùm", "hộ", "em", "e", "mình", "với", "vs", "ơi", "luôn", "nữa", "đơn", "hàng", "này", "đó",
+)  # fmt: skip
 
 
 class Syntax(_Strict):
@@ -74,6 +80,7 @@ class Syntax(_Strict):
         default_factory=lambda: dict(DEFAULT_ATTRIBUTE_LABELS)
     )
     code_markers: tuple[Word, ...] = DEFAULT_CODE_MARKERS
+    particles: tuple[Word, ...] = DEFAULT_PARTICLES
 
     @field_validator("code_pattern")
     @classmethod

@@ -329,7 +329,7 @@ class Grammar:
                     order_kw = order_kw or meaning.order
                     question = question or meaning.question
                     if meaning.cancel and not cancel_kw:
-                        cancel_kw = self._clear_cancel(lexeme, following)
+                        cancel_kw = self._clear_cancel(lexemes, at)
             at += 1
         return items, order_kw, cancel_kw, question
 
@@ -423,18 +423,27 @@ class Grammar:
         return False
 
     @staticmethod
-    def _clear_cancel(lexeme: Lexeme, following: Lexeme | None) -> bool:
-        """Destructive intent needs clear words: a bare `huy` is too often a name."""
-        if lexeme.length > 1 or lexeme.diacritics:
+    def _clear_cancel(lexemes: list[Lexeme], at: int) -> bool:
+        """Destructive intent needs clear words (COMMENT_SYNTAX.md, "Intent").
+
+        `bỏ` and `huy` are everyday words (`bỏ rác vào`, `anh Huy ơi`), so a single cancel
+        word counts only when it names what to cancel (an item or `đơn` right after it), or,
+        typed with its diacritics, when nothing but politeness words follows it.
+        """
+        lexeme = lexemes[at]
+        if lexeme.length > 1:
             return True
-        if following is None:
+        following = lexemes[at + 1] if at + 1 < len(lexemes) else None
+        if following is not None and (
+            following.kind in (CODE, SHAPE)
+            or (following.meaning is not None and following.meaning.order_noun)
+        ):
+            return True
+        if not lexeme.diacritics:
             return False
-        if following.kind in (CODE, SHAPE):
-            return True
-        return (
-            following.kind == WORD
-            and following.meaning is not None
-            and following.meaning.order_noun
+        return all(
+            rest.kind == WORD and rest.meaning is not None and rest.meaning.particle
+            for rest in lexemes[at + 1 :]
         )
 
 

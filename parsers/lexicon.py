@@ -27,6 +27,7 @@ class Meaning:
     question: bool = False
     code_marker: bool = False
     order_noun: bool = False
+    particle: bool = False
     labels: frozenset[str] = frozenset()  # attribute names this word labels (`màu` -> color)
     values: frozenset[str] = frozenset()  # canonical value keys this word can be (`do` -> đỏ)
 
@@ -38,6 +39,7 @@ class Meaning:
             question=self.question or other.question,
             code_marker=self.code_marker or other.code_marker,
             order_noun=self.order_noun or other.order_noun,
+            particle=self.particle or other.particle,
             labels=self.labels | other.labels,
             values=self.values | other.values,
         )
@@ -112,6 +114,7 @@ def build_lexicon(shop: ShopConfig, label_words: Sequence[tuple[str, str]]) -> L
              Meaning(question=True))  # fmt: skip
     _add_all(lexicon, syntax.code_markers, Meaning(code_marker=True))
     _add_all(lexicon, ORDER_NOUNS, Meaning(order_noun=True))
+    _add_all(lexicon, syntax.particles, Meaning(particle=True))
     for label, attribute in label_words:
         lexicon.add(label, Meaning(labels=frozenset({attribute})))
     for product in shop.products:
