@@ -47,13 +47,23 @@ class Settings:
     def kafka_host_port(self) -> tuple[str, int]:
         """The first bootstrap server, which is also what `stack up` binds locally."""
         first = self.kafka.split(",")[0].strip().removeprefix("kafka://")
-        host, _, port = first.rpartition(":")
+        host, colon, port = first.rpartition(":")
+        if not colon:
+            host, port = first, ""
+        if port and not port.isdigit():
+            raise SettingsError(f"CHOTDON_KAFKA={self.kafka!r}: expected host:port[,host:port…]")
         return host or "127.0.0.1", int(port or 9092)
 
     @property
     def redis_host_port(self) -> tuple[str, int]:
         parts = urlsplit(self.redis)
-        return parts.hostname or "127.0.0.1", parts.port or 6379
+        try:
+            port = parts.port
+        except ValueError:
+            raise SettingsError(
+                f"CHOTDON_REDIS={self.redis!r}: expected redis://host:port/db"
+            ) from None
+        return parts.hostname or "127.0.0.1", port or 6379
 
 
 _ENV = {
@@ -96,4 +106,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for f in fields(Topics)
         if env.get(_TOPIC_ENV_PREFIX + f.name.upper())
     }
-    return Settings(**values, topics=Topics(**topic_values))  # type: ignore[arg-type]
+    settings = Settings(**values, topics=Topics(**topic_values))  # type: ignore[arg-type]
+    settings.kafka_host_port  # noqa: B018 - raise SettingsError now for a malformed address
+    settings.redis_host_port  # noqa: B018
+    return settings

@@ -1,0 +1,64 @@
+"""The `chotdon` command (console script `chotdon = stream.cli:main`).
+
+Each subcommand lives in its own module under `stream/commands/` with one function,
+`add_parser(subparsers)`, which adds its parser and sets `handler` (a function taking the parsed
+arguments and returning the exit code) with `parser.set_defaults(handler=...)`. To add a
+subcommand, write that module and add its name to `COMMAND_MODULES`. Keep heavy imports inside
+the handlers so that `chotdon --help` stays fast.
+
+Errors the user can fix (`UserError`, settings, shop configuration and stack errors) are printed
+to stderr as `chotdon: error: …` with exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+
+COMMAND_MODULES = [
+    "stream.commands.parse",
+    "stream.commands.stack",
+]
+
+
+class UserError(Exception):
+    """An error worded for the user; any subcommand may raise it."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions shown as one `chotdon: error:` message instead of a traceback."""
+    from config.loader import ConfigError
+    from config.settings import SettingsError
+    from stream.stack import StackError
+
+    return (UserError, SettingsError, ConfigError, StackError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chotdon",
+        description="Livestream comments to numbered draft orders, in real time.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("chotdon: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if isinstance(error, user_errors()):
+            print(f"chotdon: error: {error}", file=sys.stderr)
+            return 1
+        raise
