@@ -68,6 +68,14 @@ DEFAULT_PARTICLES = (
 )  # fmt: skip
 
 
+# Extension: words that introduce part of an address; a number right after one is a house,
+# district or ward number, never a quantity (`ship về quận 7`, `Q.7`, `số 12 Nguyễn Trãi`).
+DEFAULT_ADDRESS_WORDS = (
+    "quận", "q", "phường", "p", "số", "ngõ", "ngách", "hẻm", "kiệt", "đường", "tầng", "lầu",
+    "phòng", "tổ", "ấp", "khu", "block", "lô", "căn", "km",
+)  # fmt: skip
+
+
 class Syntax(_Strict):
     order_keywords: tuple[Word, ...] = DEFAULT_ORDER_KEYWORDS
     require_keyword: bool = False
@@ -81,6 +89,7 @@ class Syntax(_Strict):
     )
     code_markers: tuple[Word, ...] = DEFAULT_CODE_MARKERS
     particles: tuple[Word, ...] = DEFAULT_PARTICLES
+    address_words: tuple[Word, ...] = DEFAULT_ADDRESS_WORDS
 
     @field_validator("code_pattern")
     @classmethod

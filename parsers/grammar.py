@@ -302,13 +302,9 @@ class Grammar:
                 if self._has_evidence(lexemes, at):
                     current = self._start(items, None, lexeme.text, before_first)
             elif kind == NUMBER:
-                if (
-                    following is not None
-                    and following.kind == WORD
-                    and following.chunk == lexeme.chunk
-                    and following.meaning is not None
-                    and following.meaning.quantity
-                ):
+                if self._after_address_word(lexemes, at):
+                    pass
+                elif self._quantity_word_follows(lexemes, at):
                     self._quantity(target, lexeme.number, forced=True)
                     at += 1
                 elif current is None or not self._fill_number(current, lexeme.text):
@@ -332,6 +328,25 @@ class Grammar:
                         cancel_kw = self._clear_cancel(lexemes, at)
             at += 1
         return items, order_kw, cancel_kw, question
+
+    @staticmethod
+    def _quantity_word_follows(lexemes: list[Lexeme], at: int) -> bool:
+        """`2 cái`, `2x`: but in `30 x2` or `28 sl 2` the word belongs to the next number."""
+        if at + 1 >= len(lexemes):
+            return False
+        word = lexemes[at + 1]
+        if word.kind != WORD or word.chunk != lexemes[at].chunk or word.meaning is None:
+            return False
+        if not word.meaning.quantity:
+            return False
+        return at + 2 >= len(lexemes) or lexemes[at + 2].kind != NUMBER
+
+    @staticmethod
+    def _after_address_word(lexemes: list[Lexeme], at: int) -> bool:
+        if at == 0:
+            return False
+        before = lexemes[at - 1]
+        return before.kind == WORD and before.meaning is not None and before.meaning.address
 
     @staticmethod
     def _start(items: list[_Item], product: Product | None, text: str, before: _Item) -> _Item:

@@ -28,6 +28,7 @@ class Meaning:
     code_marker: bool = False
     order_noun: bool = False
     particle: bool = False
+    address: bool = False
     labels: frozenset[str] = frozenset()  # attribute names this word labels (`màu` -> color)
     values: frozenset[str] = frozenset()  # canonical value keys this word can be (`do` -> đỏ)
 
@@ -40,6 +41,7 @@ class Meaning:
             code_marker=self.code_marker or other.code_marker,
             order_noun=self.order_noun or other.order_noun,
             particle=self.particle or other.particle,
+            address=self.address or other.address,
             labels=self.labels | other.labels,
             values=self.values | other.values,
         )
@@ -115,6 +117,7 @@ def build_lexicon(shop: ShopConfig, label_words: Sequence[tuple[str, str]]) -> L
     _add_all(lexicon, syntax.code_markers, Meaning(code_marker=True))
     _add_all(lexicon, ORDER_NOUNS, Meaning(order_noun=True))
     _add_all(lexicon, syntax.particles, Meaning(particle=True))
+    _add_all(lexicon, syntax.address_words, Meaning(address=True))
     for label, attribute in label_words:
         lexicon.add(label, Meaning(labels=frozenset({attribute})))
     for product in shop.products:
