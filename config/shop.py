@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def _nfc(value: object) -> object:
@@ -76,6 +76,18 @@ DEFAULT_ADDRESS_WORDS = (
 )  # fmt: skip
 
 
+# Extension: words that, after a number, make it a measure rather than a quantity
+# (`ship 2 ngày`, `150 nghìn`, `cao 1 mét 6`, `nặng 50 ký`).
+DEFAULT_MEASURE_WORDS = (
+    "ngày", "hôm", "tuần", "tháng", "năm", "tiếng", "giờ", "phút", "giây", "tuổi", "ký", "kí",
+    "kg", "cân", "cm", "mét", "m", "lần", "km", "nghìn", "ngàn", "triệu", "tr", "k", "đồng",
+    "đ", "vnd", "củ", "lít",
+)  # fmt: skip
+
+# Extension: words that negate a cancel word right after them (`đừng hủy đơn em nha`).
+DEFAULT_NEGATIONS = ("đừng", "không", "ko", "k", "chưa", "khỏi")
+
+
 class Syntax(_Strict):
     order_keywords: tuple[Word, ...] = DEFAULT_ORDER_KEYWORDS
     require_keyword: bool = False
@@ -90,6 +102,8 @@ class Syntax(_Strict):
     code_markers: tuple[Word, ...] = DEFAULT_CODE_MARKERS
     particles: tuple[Word, ...] = DEFAULT_PARTICLES
     address_words: tuple[Word, ...] = DEFAULT_ADDRESS_WORDS
+    negations: tuple[Word, ...] = DEFAULT_NEGATIONS
+    measure_words: tuple[Word, ...] = DEFAULT_MEASURE_WORDS
 
     @field_validator("code_pattern")
     @classmethod
@@ -159,10 +173,13 @@ class ShopConfig(_Strict):
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
 
-    @model_validator(mode="after")
-    def _aliases_are_unambiguous(self) -> ShopConfig:
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_are_unambiguous(
+        cls, aliases: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
         owner: dict[str, str] = {}
-        for canonical, spellings in self.aliases.items():
+        for canonical, spellings in aliases.items():
             for spelling in spellings:
                 key = spelling.casefold()
                 if key in owner and owner[key] != canonical:
@@ -170,7 +187,7 @@ class ShopConfig(_Strict):
                         f"alias {spelling!r} is given for both {owner[key]!r} and {canonical!r}"
                     )
                 owner[key] = canonical
-        return self
+        return aliases
 
     def with_products(self, group: ProductGroup) -> ShopConfig:
         """This shop with a livestream's product group in place of its own products."""

@@ -35,7 +35,9 @@ _JOINABLE_SEPARATORS = (" ", "-")
 class Lexeme:
     """One unit of meaning in a comment; `chunk` changes at every punctuation mark."""
 
-    __slots__ = ("chunk", "diacritics", "kind", "length", "meaning", "number", "product", "text")
+    __slots__ = (
+        "chunk", "diacritics", "glued", "kind", "length", "meaning", "number", "product", "text",
+    )  # fmt: skip
 
     def __init__(self, kind: int, text: str, chunk: int) -> None:
         self.kind = kind
@@ -46,6 +48,7 @@ class Lexeme:
         self.meaning: Meaning | None = None
         self.diacritics = False
         self.length = 1  # words of the phrase this lexeme stands for
+        self.glued = False  # typed joined to the previous lexeme (`2x`, `x2`, `a12m`)
 
 
 @dataclass(slots=True)
@@ -107,11 +110,14 @@ class Grammar:
             normalized, phone = cut_phones(normalized)
         question = any(marker in normalized for marker in self.symbol_markers)
         lexemes = self._lex(normalized)
-        items, order_kw, cancel_kw, question_word = self._read(lexemes)
+        items, order_kw, cancel_from, question_word = self._read(lexemes)
         question = (question or question_word) and not order_kw
         intent: Intent
-        if cancel_kw and not (question and not items):
+        if cancel_from is not None and not (question and not items):
             intent = "cancel"
+            # `A12 M đỏ, hủy MP10`: what follows the cancel word is what to cancel
+            if cancel_from < len(items):
+                items = items[cancel_from:]
         elif items and not question and (order_kw or not self.require_keyword):
             intent = "order"
         else:
@@ -220,9 +226,15 @@ class Grammar:
         return True
 
     def _shape_or_other(self, token: str, chunk: int) -> Lexeme:
-        if self.code_shape.fullmatch(token):
+        if self.code_shape.fullmatch(token) and not self._is_address(token):
             return Lexeme(SHAPE, token, chunk)
         return Lexeme(OTHER, token, chunk)
+
+    def _is_address(self, token: str) -> bool:
+        """`q7`, `p12`: a district or ward written like a code is an address, not a product."""
+        letters = token.rstrip("0123456789")
+        meaning, _ = self._meaning(letters) if letters != token else (None, False)
+        return meaning is not None and meaning.address
 
     def _mixed(self, token: str, chunk: int) -> list[Lexeme]:
         """A token where digits meet letters: a measure, split into code/quantity, or one token."""
@@ -271,7 +283,11 @@ class Grammar:
                     lexeme.meaning, lexeme.diacritics = meaning, diacritics
                     out.append(lexeme)
                 at += 1
-        return out if made else None
+        if not made:
+            return None
+        for piece in out[1:]:
+            piece.glued = True
+        return out
 
     def _is_quantity_word(self, run: str) -> bool:
         meaning, _ = self._meaning(run)
@@ -284,11 +300,13 @@ class Grammar:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _read(self, lexemes: list[Lexeme]) -> tuple[list[_Item], bool, bool, bool]:
+    def _read(self, lexemes: list[Lexeme]) -> tuple[list[_Item], bool, int | None, bool]:
+        """Items, order keyword seen, where a clear cancel starts (item index), question."""
         items: list[_Item] = []
         current: _Item | None = None
         before_first = _Item(None, "")  # holds a quantity typed before the first code
-        order_kw = cancel_kw = question = False
+        order_kw = question = False
+        cancel_from: int | None = None
         count = len(lexemes)
         at = 0
         while at < count:
@@ -302,9 +320,9 @@ class Grammar:
                 if self._has_evidence(lexemes, at):
                     current = self._start(items, None, lexeme.text, before_first)
             elif kind == NUMBER:
-                if self._after_address_word(lexemes, at):
+                if self._after_address_word(lexemes, at) or self._measure_follows(lexemes, at):
                     pass
-                elif self._quantity_word_follows(lexemes, at):
+                elif self._quantity_word_follows(lexemes, at, current):
                     self._quantity(target, lexeme.number, forced=True)
                     at += 1
                 elif current is None or not self._fill_number(current, lexeme.text):
@@ -324,14 +342,18 @@ class Grammar:
                         self._fill_values(current, meaning.values)
                     order_kw = order_kw or meaning.order
                     question = question or meaning.question
-                    if meaning.cancel and not cancel_kw:
-                        cancel_kw = self._clear_cancel(lexemes, at)
+                    if meaning.cancel and cancel_from is None and self._clear_cancel(lexemes, at):
+                        cancel_from = len(items)
             at += 1
-        return items, order_kw, cancel_kw, question
+        return items, order_kw, cancel_from, question
 
-    @staticmethod
-    def _quantity_word_follows(lexemes: list[Lexeme], at: int) -> bool:
-        """`2 cái`, `2x`: but in `30 x2` or `28 sl 2` the word belongs to the next number."""
+    def _quantity_word_follows(self, lexemes: list[Lexeme], at: int, item: _Item | None) -> bool:
+        """Whether the quantity word after the number at `at` belongs to it (`2 cái`, `2x`).
+
+        Between two numbers (`B3 30 x 2`, `B3 2 cái 30`) the word goes with the number that
+        is not an allowed value of the product, and is typed joined to the one it belongs to
+        (`B3 2x 30`, `B3 30 x2`); otherwise it reads forward, as `sl 2` does.
+        """
         if at + 1 >= len(lexemes):
             return False
         word = lexemes[at + 1]
@@ -339,7 +361,41 @@ class Grammar:
             return False
         if not word.meaning.quantity:
             return False
-        return at + 2 >= len(lexemes) or lexemes[at + 2].kind != NUMBER
+        if word.glued:
+            return True
+        following = lexemes[at + 2] if at + 2 < len(lexemes) else None
+        if following is None or following.kind != NUMBER:
+            return True
+        if following.glued:
+            return False
+        first_is_value = self._allowed_number(item, lexemes[at].text)
+        second_is_value = self._allowed_number(item, following.text)
+        return second_is_value and not first_is_value
+
+    def _allowed_number(self, item: _Item | None, text: str) -> bool:
+        if item is None or item.product is None:
+            return False
+        filled = item.attributes or {}
+        return any(
+            name not in filled and text in allowed
+            for name, allowed in self.allowed[item.product.code].items()
+        )
+
+    @staticmethod
+    def _measure_follows(lexemes: list[Lexeme], at: int) -> bool:
+        """`2 ngày`, `150 nghìn`: a number with a unit is a measure, not a quantity. A word
+        that is also an attribute value (`m` for size M) still leaves the number alone."""
+        if at + 1 >= len(lexemes):
+            return False
+        word = lexemes[at + 1]
+        meaning = word.meaning
+        return (
+            word.kind == WORD
+            and meaning is not None
+            and meaning.measure
+            and not meaning.values
+            and not meaning.quantity
+        )
 
     @staticmethod
     def _after_address_word(lexemes: list[Lexeme], at: int) -> bool:
@@ -442,13 +498,20 @@ class Grammar:
         """Destructive intent needs clear words (COMMENT_SYNTAX.md, "Intent").
 
         `bỏ` and `huy` are everyday words (`bỏ rác vào`, `anh Huy ơi`), so a single cancel
-        word counts only when it names what to cancel (an item or `đơn` right after it), or,
-        typed with its diacritics, when nothing but politeness words follows it.
+        word counts only when it names what to cancel (an item or `đơn` right after it, code
+        markers aside), or, typed with its diacritics, when nothing but politeness words
+        follows it. A negation right before it (`đừng hủy`, `không hủy`) is never a cancel.
         """
         lexeme = lexemes[at]
+        before = lexemes[at - 1].meaning if at > 0 else None
+        if before is not None and before.negation:
+            return False
         if lexeme.length > 1:
             return True
-        following = lexemes[at + 1] if at + 1 < len(lexemes) else None
+        after = at + 1
+        while after < len(lexemes) and _is_code_marker(lexemes[after]):
+            after += 1
+        following = lexemes[after] if after < len(lexemes) else None
         if following is not None and (
             following.kind in (CODE, SHAPE)
             or (following.meaning is not None and following.meaning.order_noun)

@@ -29,6 +29,8 @@ class Meaning:
     order_noun: bool = False
     particle: bool = False
     address: bool = False
+    negation: bool = False
+    measure: bool = False
     labels: frozenset[str] = frozenset()  # attribute names this word labels (`màu` -> color)
     values: frozenset[str] = frozenset()  # canonical value keys this word can be (`do` -> đỏ)
 
@@ -42,6 +44,8 @@ class Meaning:
             order_noun=self.order_noun or other.order_noun,
             particle=self.particle or other.particle,
             address=self.address or other.address,
+            negation=self.negation or other.negation,
+            measure=self.measure or other.measure,
             labels=self.labels | other.labels,
             values=self.values | other.values,
         )
@@ -118,6 +122,8 @@ def build_lexicon(shop: ShopConfig, label_words: Sequence[tuple[str, str]]) -> L
     _add_all(lexicon, ORDER_NOUNS, Meaning(order_noun=True))
     _add_all(lexicon, syntax.particles, Meaning(particle=True))
     _add_all(lexicon, syntax.address_words, Meaning(address=True))
+    _add_all(lexicon, syntax.negations, Meaning(negation=True))
+    _add_all(lexicon, syntax.measure_words, Meaning(measure=True))
     for label, attribute in label_words:
         lexicon.add(label, Meaning(labels=frozenset({attribute})))
     for product in shop.products:

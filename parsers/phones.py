@@ -6,7 +6,8 @@ import re
 
 # 0 or (+)84, then a mobile prefix 3/5/7/8/9 and eight more digits, each digit optionally
 # preceded by one space, dot or dash (`0912 345 678`, `0912.345.678`, `+84 912-345-678`).
-PHONE_RE = re.compile(r"(?<![\d+])(?:\+84|84|0)[ .\-]?([35789](?:[ .\-]?\d){8})(?![\d])")
+# ASCII digits only: `\d` would also take other scripts' digits into the "normalised" number.
+PHONE_RE = re.compile(r"(?<![0-9+])(?:\+84|84|0)[ .\-]?([35789](?:[ .\-]?[0-9]){8})(?![0-9])")
 _SEPARATORS = str.maketrans("", "", " .-")
 
 
