@@ -1,0 +1,807 @@
+#!lua name=chotdon
+--[[
+chotdon order book: the rules of orders/book.py carried out atomically, one FCALL per batch.
+
+orders/book.py is the reference; tests/integration/test_store.py requires both to produce the same
+drafts from the same events. Keep the two in step: a rule changed here and not there is a bug.
+
+Key layout. Every key of a livestream shares the hash tag {<shop>:<livestream>} so one call can
+touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are derived from it.
+  P = chotdon:{<shop>:<livestream>}
+  P:meta      hash  shop, live, seq (last number given), wm (offset watermark, -1 at start),
+                    open (1/0), repeat (ignore|add), ver (config version), config (shop config
+                    JSON), fp (fingerprint of the last registration, for idempotence)
+  P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names}}
+  P:held      hash  code -> units reserved by live lines (remaining = stock - held)
+  P:q:<code>  list  FIFO of waiting requests, "<units>:<line id>:<user id>"
+  P:users     hash  user id -> msgpack customer record with the user's draft (see below)
+  P:view      hash  seq -> the draft as JSON, exactly what the CLI, the API and draft-events show
+  P:seen      set   comment ids applied
+  P:unattr    list  JSON of comments without a commenter
+
+A user record is {p=platform, n=name, ph=phone, rep=repeat memory, d=draft}; a draft is
+{seq, st=open|cancelled, ca=created_at, ua=updated_at, cu={p, n, ph} (its own copy: a stopped
+livestream updates the customer, not the draft), L={lines}, H=history as rendered JSON, nl=next
+line id}; a line is an array (see ID..LAST below: arrays cost half as much to (un)pack as
+maps) holding its merge key, its JSON up to qty (all that never changes once the line exists)
+and its comment ids as rendered JSON. So a changed draft is rendered mostly by concatenation,
+never decoded from or re-encoded to JSON as a whole: that is the budget.
+
+Keys and signatures are built with the separators US (\31) and RS (\30), which validation
+refuses in codes and attributes: a line's merge key is "k|u" US code US (name RS value US)*
+with names sorted, so a cancel naming some attributes is a plain substring search in it.
+
+Functions.
+  FCALL chotdon_register 1 P:meta <shop> <livestream> <products JSON> <repeat> <config JSON>
+  FCALL chotdon_apply    1 P:meta <events JSON>
+  FCALL chotdon_stop     1 P:meta
+  FCALL_RO chotdon_customers 1 P:meta
+register and apply return the drafts they changed, by seq: an array of JSON objects.
+An event is [comment_id, offset, user_id|null, user_name, created_at, intent, phone|null,
+[[code, qty, {attributes}, status], ...], platform].
+
+Nothing is written before the input is validated and every change is computed: the whole call
+works on caches of what it read and writes them back at the end (finish), so a refused batch
+leaves no trace.
+]]
+
+-- Redis 7.0 runs the library's top level without the standard libraries (cjson, string...):
+-- they are bound on the first call.
+local NULL, enc, dec, pack, unpack_mp, FMT
+local CHUNK = 1000 -- arguments per Redis command; Lua's C stack allows a few thousand
+local US, RS = '\31', '\30'
+-- A line: ID stable within its draft (a queue names it), KEY merge key, CODE, QTY, RES reserved,
+-- WL waitlist place (0: none), PRICE unit price (-1: unknown code), FIXED its JSON up to qty,
+-- CIDS its comment ids as JSON, LAST the last comment id added.
+local ID, KEY, CODE, QTY, RES, WL, PRICE, FIXED, CIDS, LAST = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+
+-- Per-call state, reset at the start of every call (a library's upvalues outlive calls).
+local K, PROD, HELD, HELD_DIRTY, QUEUES, USERS, DIRTY, CHANGED
+local SEQ, REPEAT, SHOP_J, LIVE_J
+
+local function fail(msg)
+  error({ err = 'ERR chotdon: ' .. msg })
+end
+
+local function reset(meta_key)
+  if not enc then
+    NULL, enc, dec = cjson.null, cjson.encode, cjson.decode
+    pack, unpack_mp, FMT = cmsgpack.pack, cmsgpack.unpack, string.format
+  end
+  if type(meta_key) ~= 'string' or string.sub(meta_key, 1, 9) ~= 'chotdon:{'
+      or string.sub(meta_key, -5) ~= ':meta' then
+    fail('KEYS[1] must be chotdon:{<shop>:<livestream>}:meta')
+  end
+  local p = string.sub(meta_key, 1, -6)
+  K = { meta = meta_key, products = p .. ':products', held = p .. ':held', q = p .. ':q:',
+    users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr' }
+  PROD, HELD, HELD_DIRTY, QUEUES = {}, {}, {}, {}
+  USERS, DIRTY, CHANGED = {}, {}, {}
+end
+
+-- Chunked multi-key reads and writes ----------------------------------------------------------
+
+local function call_each_chunk(cmd, key, args, step)
+  local n = #args
+  local i = 1
+  while i <= n do
+    local j = math.min(i + step - 1, n)
+    redis.call(cmd, key, unpack(args, i, j))
+    i = j + 1
+  end
+end
+
+local function read_many(cmd, key, names)
+  local out = {}
+  local i = 1
+  while i <= #names do
+    local j = math.min(i + CHUNK - 1, #names)
+    local r = redis.call(cmd, key, unpack(names, i, j))
+    for k = 1, #r do out[#out + 1] = r[k] end
+    i = j + 1
+  end
+  return out
+end
+
+-- Fills cache[name] for names not cached yet, decoding msgpack; absent entries become false.
+local function prefetch(cache, key, names)
+  local todo = {}
+  for _, name in ipairs(names) do
+    if cache[name] == nil then todo[#todo + 1] = name end
+  end
+  if #todo == 0 then return end
+  local raw = read_many('HMGET', key, todo)
+  for i, name in ipairs(todo) do
+    cache[name] = raw[i] and unpack_mp(raw[i]) or false
+  end
+end
+
+local function cached(cache, key, name)
+  local v = cache[name]
+  if v == nil then
+    local raw = redis.call('HGET', key, name)
+    v = raw and unpack_mp(raw) or false
+    cache[name] = v
+  end
+  return v
+end
+
+local function product(code) return cached(PROD, K.products, code) end
+local function user_record(user) return cached(USERS, K.users, user) end
+
+local function held(code)
+  local v = HELD[code]
+  if v == nil then
+    v = tonumber(redis.call('HGET', K.held, code) or '0')
+    HELD[code] = v
+  end
+  return v
+end
+
+local function set_held(code, v)
+  HELD[code] = v
+  HELD_DIRTY[code] = true
+end
+
+-- Queues: appends stay pending; the list is read into a mirror only when its head or middle
+-- changes, so an order on a sold-out product costs no read of its (possibly long) queue.
+
+local function queue(code)
+  local q = QUEUES[code]
+  if not q then
+    q = { base = redis.call('LLEN', K.q .. code), pend = {} }
+    QUEUES[code] = q
+  end
+  return q
+end
+
+local function qlen(q)
+  if q.m then return #q.m end
+  return q.base + #q.pend
+end
+
+local function qload(code)
+  local q = queue(code)
+  if q.m then return q end
+  local m = {}
+  if q.base > 0 then
+    local raw = redis.call('LRANGE', K.q .. code, 0, -1)
+    for i = 1, #raw do
+      local units, lid, user = string.match(raw[i], '^(%d+):(%d+):(.*)$')
+      m[i] = { tonumber(units), tonumber(lid), user }
+    end
+  end
+  for _, e in ipairs(q.pend) do m[#m + 1] = e end
+  q.dirty = #q.pend > 0
+  q.m, q.pend = m, nil
+  return q
+end
+
+-- Returns the 1-based place of the new request.
+local function qpush(code, user, lid, units)
+  local q = queue(code)
+  local e = { units, lid, user }
+  if q.m then
+    q.m[#q.m + 1] = e
+    q.dirty = true
+    return #q.m
+  end
+  q.pend[#q.pend + 1] = e
+  return q.base + #q.pend
+end
+
+-- Places before minrm never moved in this call; from minrm on they are recomputed in finish.
+local function moved_from(q, place)
+  if not q.minrm or place < q.minrm then q.minrm = place end
+end
+
+local function qremove(code, user, lid)
+  local q = qload(code)
+  local kept, first = {}, nil
+  for _, e in ipairs(q.m) do
+    if e[2] == lid and e[3] == user then
+      first = first or #kept + 1
+    else
+      kept[#kept + 1] = e
+    end
+  end
+  if first then
+    q.m, q.dirty = kept, true
+    moved_from(q, first)
+  end
+end
+
+-- JSON fragments -----------------------------------------------------------------------------
+
+local function jint(n) return FMT('%d', n) end
+
+local function jtext(s)
+  if s == nil then return 'null' end
+  return enc(s)
+end
+
+-- cjson would write an empty table as {}, right here, and sorts nothing: keys are sorted so equal
+-- attributes always render (and compare) alike.
+local function jattrs(a)
+  local names = {}
+  for k in pairs(a) do names[#names + 1] = k end
+  if #names == 0 then return '{}' end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do parts[i] = enc(k) .. ':' .. enc(a[k]) end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- Appends a line's JSON to parts: its fixed prefix, then what changes.
+local function put_line(parts, n, l)
+  parts[n + 1] = l[FIXED]
+  parts[n + 2] = '"qty":'
+  parts[n + 3] = jint(l[QTY])
+  parts[n + 4] = ',"reserved":'
+  parts[n + 5] = jint(l[RES])
+  parts[n + 6] = l[WL] > 0 and ',"waitlist":' .. jint(l[WL]) .. ',"comment_ids":['
+    or ',"waitlist":null,"comment_ids":['
+  parts[n + 7] = l[CIDS]
+  parts[n + 8] = ']}'
+  return n + 8
+end
+
+local function jline(l)
+  local parts = {}
+  put_line(parts, 0, l)
+  return table.concat(parts)
+end
+
+-- One table.concat per draft: Redis's Lua hashes every byte of every string it creates, so
+-- intermediate strings (a line's JSON, then the draft's) would cost twice.
+local function jdraft(user, d)
+  local cu, total = d.cu, 0
+  local parts = { '{"shop_id":', SHOP_J, ',"livestream_id":', LIVE_J, ',"seq":', jint(d.seq),
+    ',"status":"', d.st, '","customer":{"platform":', enc(cu.p), ',"user_id":', enc(user),
+    ',"name":', jtext(cu.n), ',"phone":', jtext(cu.ph), '},"lines":[' }
+  local n = #parts
+  for i, l in ipairs(d.L) do
+    if i > 1 then
+      n = n + 1
+      parts[n] = ','
+    end
+    n = put_line(parts, n, l)
+    if l[PRICE] >= 0 then total = total + l[PRICE] * l[RES] end
+  end
+  parts[n + 1] = '],"history":['
+  parts[n + 2] = d.H
+  parts[n + 3] = '],"total":'
+  parts[n + 4] = jint(total)
+  parts[n + 5] = ',"created_at":'
+  parts[n + 6] = enc(d.ca)
+  parts[n + 7] = ',"updated_at":'
+  parts[n + 8] = enc(d.ua)
+  parts[n + 9] = '}'
+  return table.concat(parts)
+end
+
+local function junattributed(e)
+  local items = {}
+  for i, it in ipairs(e[8]) do
+    items[i] = '{"code":' .. enc(it[1]) .. ',"qty":' .. jint(it[2]) .. ',"attributes":'
+      .. jattrs(it[3]) .. ',"status":' .. enc(it[4]) .. '}'
+  end
+  return '{"comment_id":' .. enc(e[1]) .. ',"created_at":' .. enc(e[5]) .. ',"intent":"'
+    .. e[6] .. '","items":[' .. table.concat(items, ',') .. ']}'
+end
+
+-- Drafts -------------------------------------------------------------------------------------
+
+local function touch(user, d, t)
+  CHANGED[user] = d
+  DIRTY[user] = true
+  if t then d.ua = t end
+end
+
+local function find_line(d, lid)
+  for _, l in ipairs(d.L) do
+    if l[ID] == lid then return l end
+  end
+  fail('corrupt state: a queue names line ' .. lid .. ' that its draft lacks')
+end
+
+local function to_history(d, l)
+  local json = jline(l)
+  d.H = d.H == '' and json or d.H .. ',' .. json
+end
+
+-- Released or added units go to the head of the queue, partially if need be.
+local function serve(code, t)
+  local p = product(code)
+  if not p then return end
+  local q = queue(code)
+  if qlen(q) == 0 then return end
+  local hv = held(code)
+  local avail = p.s < 0 and math.huge or p.s - hv
+  if avail <= 0 then return end
+  local m = qload(code).m
+  local h = 1
+  while avail > 0 and h <= #m do
+    local e = m[h]
+    local take = math.min(avail, e[1])
+    local user = e[3]
+    local d = user_record(user).d
+    local l = find_line(d, e[2])
+    l[RES] = l[RES] + take
+    if l[RES] == l[QTY] then l[WL] = 0 end
+    hv, avail, e[1] = hv + take, avail - take, e[1] - take
+    if e[1] == 0 then h = h + 1 end
+    touch(user, d, t)
+  end
+  set_held(code, hv)
+  q.dirty = true
+  if h > 1 then
+    local rest = {}
+    for i = h, #m do rest[#rest + 1] = m[i] end
+    q.m = rest
+    moved_from(q, 1)
+  end
+end
+
+-- l[QTY] already counts the new units; a line that was waiting keeps its earliest place.
+local function request(user, l, was_waiting, p, code, units)
+  local hv = held(code)
+  local take = units
+  if p.s >= 0 then take = math.max(0, math.min(units, p.s - hv)) end
+  l[RES] = l[RES] + take
+  set_held(code, hv + take)
+  local rest = units - take
+  if rest > 0 then
+    local place = qpush(code, user, l[ID], rest)
+    if not was_waiting then l[WL] = place end
+  end
+end
+
+-- Takes lines out of stock: all their requests leave first, so freed units never serve a line
+-- that is leaving too. A live known line waits for exactly q - r units.
+local function release(user, lines, t)
+  local freed, codes = {}, {}
+  for _, l in ipairs(lines) do
+    local code = l[CODE]
+    if l[PRICE] >= 0 and l[QTY] > l[RES] then qremove(code, user, l[ID]) end
+    l[WL] = 0
+    if l[RES] > 0 then
+      set_held(code, held(code) - l[RES])
+      l[RES] = 0
+      if not freed[code] then
+        freed[code] = true
+        codes[#codes + 1] = code
+      end
+    end
+  end
+  for _, code in ipairs(codes) do serve(code, t) end
+end
+
+-- (name RS value US)* with names sorted: equal attributes, equal keys.
+local function attrs_key(attrs)
+  if next(attrs) == nil then return '' end
+  local names = {}
+  for k in pairs(attrs) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do parts[i] = k .. RS .. attrs[k] .. US end
+  return table.concat(parts)
+end
+
+local function line_status(item, p)
+  if not p then return 'unknown_code' end
+  if item[4] == 'needs_variant' then return 'needs_variant' end
+  for _, name in ipairs(p.a) do
+    if item[3][name] == nil then return 'needs_variant' end
+  end
+  return 'matched'
+end
+
+local function new_line(d, code, attrs, key, p, item)
+  local name, price = nil, -1
+  if p then name, price = p.n, p.p end
+  local l = { d.nl, key, code, 0, 0, 0, price,
+    '{"code":' .. enc(code) .. ',"name":' .. jtext(name) .. ',"attributes":' .. jattrs(attrs)
+      .. ',"status":"' .. line_status(item, p) .. '","unit_price":'
+      .. (p and jint(price) or 'null') .. ',', '', '' }
+  d.nl = d.nl + 1
+  d.L[#d.L + 1] = l
+  return l
+end
+
+local function add_item(user, d, item, cid)
+  local code, qty, attrs = item[1], item[2], item[3]
+  local p = product(code)
+  -- Known and unknown lines of one code never merge: a code that became known later starts
+  -- a line of its own.
+  local key = (p and 'k' or 'u') .. US .. code .. US .. attrs_key(attrs)
+  local line
+  for _, l in ipairs(d.L) do
+    if l[KEY] == key then
+      line = l
+      break
+    end
+  end
+  line = line or new_line(d, code, attrs, key, p, item)
+  local was_waiting = line[PRICE] >= 0 and line[QTY] > line[RES]
+  line[QTY] = line[QTY] + qty
+  if line[LAST] ~= cid then
+    line[CIDS] = line[CIDS] == '' and enc(cid) or line[CIDS] .. ',' .. enc(cid)
+    line[LAST] = cid
+  end
+  if p then request(user, line, was_waiting, p, code, qty) end
+end
+
+-- The items of an order comment as a multiset: equal signatures make a repeat.
+local function signature(items)
+  local parts = {}
+  for i, it in ipairs(items) do parts[i] = it[1] .. US .. jint(it[2]) .. US .. attrs_key(it[3]) end
+  if #parts > 1 then table.sort(parts) end
+  return table.concat(parts, RS .. RS)
+end
+
+local function order(user, c, e)
+  local sig = signature(e[8])
+  local repeated = c.rep == sig
+  if not repeated then
+    c.rep = sig
+    DIRTY[user] = true
+  end
+  if repeated and REPEAT == 'ignore' then return end
+  local t = e[5]
+  local d = c.d
+  if not d then
+    SEQ = SEQ + 1
+    d = { seq = SEQ, st = 'open', cu = { p = c.p, n = c.n, ph = c.ph }, L = {}, H = '',
+      ca = t, ua = t, nl = 1 }
+    c.d = d
+  elseif d.st == 'cancelled' then
+    -- Reopen: same number, no lines; what was cancelled stays on record in the history.
+    for _, l in ipairs(d.L) do to_history(d, l) end
+    d.L, d.st = {}, 'open'
+  end
+  for _, it in ipairs(e[8]) do add_item(user, d, it, e[1]) end
+  touch(user, d, t)
+end
+
+local function cancels(items, l)
+  local key = l[KEY]
+  for _, it in ipairs(items) do
+    if l[CODE] == it[1] then
+      local all = true
+      for k, v in pairs(it[3]) do
+        if not string.find(key, US .. k .. RS .. v .. US, 1, true) then
+          all = false
+          break
+        end
+      end
+      if all then return true end
+    end
+  end
+  return false
+end
+
+local function cancel(user, c, e)
+  if c.rep ~= nil then
+    c.rep = nil
+    DIRTY[user] = true
+  end
+  local d = c.d
+  if not d or d.st == 'cancelled' then return end
+  local items, t = e[8], e[5]
+  if #items == 0 then
+    release(user, d.L, t)
+    d.st = 'cancelled'
+  else
+    local doomed, kept = {}, {}
+    for _, l in ipairs(d.L) do
+      if cancels(items, l) then doomed[#doomed + 1] = l else kept[#kept + 1] = l end
+    end
+    if #doomed == 0 then return end
+    release(user, doomed, t)
+    if #kept == 0 then
+      d.st = 'cancelled' -- its lines stay in `lines`, for the record
+    else
+      d.L = kept
+      for _, l in ipairs(doomed) do to_history(d, l) end
+    end
+  end
+  touch(user, d, t)
+end
+
+local function customer_facts(user, e, open)
+  local c = user_record(user)
+  if not c then
+    c = {}
+    USERS[user] = c
+    DIRTY[user] = true
+  end
+  local platform, name, phone = e[9], e[4], e[7]
+  if c.p ~= platform then c.p, DIRTY[user] = platform, true end
+  if name ~= '' and c.n ~= name then c.n, DIRTY[user] = name, true end
+  if phone ~= NULL and phone ~= '' and c.ph ~= phone then c.ph, DIRTY[user] = phone, true end
+  local d = c.d
+  if open and d then
+    local cu = d.cu
+    if cu.p ~= c.p or cu.n ~= c.n or cu.ph ~= c.ph then
+      cu.p, cu.n, cu.ph = c.p, c.n, c.ph
+      touch(user, d, e[5])
+    end
+  end
+  return c
+end
+
+-- The end of every writing call ----------------------------------------------------------
+
+-- Removals moved the places of everything behind them: those drafts change too, without a
+-- comment of theirs, so updated_at stays.
+local function refresh_waitlists()
+  local pending, missing = {}, {}
+  for _, q in pairs(QUEUES) do
+    if q.m and q.minrm then
+      local firsts = {}
+      for place, e in ipairs(q.m) do
+        local k = e[2] .. ':' .. e[3]
+        if not firsts[k] then
+          firsts[k] = true
+          if place >= q.minrm then
+            pending[#pending + 1] = { e[3], e[2], place }
+            if USERS[e[3]] == nil then missing[#missing + 1] = e[3] end
+          end
+        end
+      end
+    end
+  end
+  prefetch(USERS, K.users, missing)
+  for _, f in ipairs(pending) do
+    local d = USERS[f[1]].d
+    local l = find_line(d, f[2])
+    if l[WL] ~= f[3] then
+      l[WL] = f[3]
+      CHANGED[f[1]] = d
+      DIRTY[f[1]] = true
+    end
+  end
+end
+
+local function write_queues()
+  for code, q in pairs(QUEUES) do
+    local key = K.q .. code
+    local entries
+    if q.m then
+      if q.dirty then
+        redis.call('DEL', key)
+        entries = q.m
+      end
+    else
+      entries = q.pend
+    end
+    if entries and #entries > 0 then
+      local raw = {}
+      for i, e in ipairs(entries) do raw[i] = FMT('%d:%d:', e[1], e[2]) .. e[3] end
+      call_each_chunk('RPUSH', key, raw, CHUNK)
+    end
+  end
+end
+
+local function write_hash(key, dirty, encode)
+  local args = {}
+  for name in pairs(dirty) do
+    args[#args + 1] = name
+    args[#args + 1] = encode(name)
+  end
+  if #args > 0 then call_each_chunk('HSET', key, args, 2 * CHUNK) end
+end
+
+local function finish()
+  refresh_waitlists()
+  write_queues()
+  write_hash(K.held, HELD_DIRTY, function(code) return HELD[code] end)
+  write_hash(K.users, DIRTY, function(user) return pack(USERS[user]) end)
+  local changed = {}
+  for user, d in pairs(CHANGED) do changed[#changed + 1] = { d.seq, user, d } end
+  table.sort(changed, function(a, b) return a[1] < b[1] end)
+  local out, views = {}, {}
+  for i, x in ipairs(changed) do
+    out[i] = jdraft(x[2], x[3])
+    views[2 * i - 1] = x[1]
+    views[2 * i] = out[i]
+  end
+  if #views > 0 then call_each_chunk('HSET', K.view, views, 2 * CHUNK) end
+  redis.call('HSET', K.meta, 'seq', SEQ)
+  return out
+end
+
+-- Input validation ---------------------------------------------------------------------------
+
+local INTENTS = { order = true, cancel = true, none = true }
+local STATUSES = { matched = true, needs_variant = true, unknown_code = true }
+
+local function is_int(v) return type(v) == 'number' and v == math.floor(v) end
+local function is_text(v) return type(v) == 'string' and v ~= '' end
+-- Codes and attributes go into keys built with US and RS.
+local function is_word(v) return is_text(v) and not string.find(v, '[%z\1-\31]') end
+
+local function item_problem(it)
+  if type(it) ~= 'table' then return 'an item is not an array' end
+  if not is_word(it[1]) then return 'an item code is empty or has control characters' end
+  if not is_int(it[2]) or it[2] < 1 then return 'an item quantity is not a positive integer' end
+  if type(it[3]) ~= 'table' then return 'item attributes are not an object' end
+  for k, v in pairs(it[3]) do
+    if not is_word(k) or not is_word(v) then return 'item attributes are not plain text' end
+  end
+  if not STATUSES[it[4]] then return 'an item status is unknown' end
+end
+
+local function event_problem(e)
+  if type(e) ~= 'table' then return 'not an array' end
+  if not is_text(e[1]) then return 'no comment id' end
+  if not is_int(e[2]) then return 'offset is not an integer' end
+  if e[3] ~= NULL and not is_text(e[3]) then return 'user id is empty' end
+  if type(e[4]) ~= 'string' then return 'user name is not text' end
+  if not is_text(e[5]) then return 'no created_at' end
+  if not INTENTS[e[6]] then return 'unknown intent' end
+  if e[7] ~= NULL and type(e[7]) ~= 'string' then return 'phone is not text' end
+  if type(e[8]) ~= 'table' then return 'items are not an array' end
+  if type(e[9]) ~= 'string' then return 'platform is not text' end
+  for _, it in ipairs(e[8]) do
+    local problem = item_problem(it)
+    if problem then return problem end
+  end
+end
+
+local function decode_json(raw, what)
+  local ok, v = pcall(dec, raw or '')
+  if not ok or type(v) ~= 'table' then fail(what .. ' is not a JSON array') end
+  return v
+end
+
+local function load_meta(meta_key)
+  local m = redis.call('HMGET', meta_key, 'seq', 'wm', 'open', 'repeat', 'shop', 'live')
+  if not m[1] then fail('livestream not registered: ' .. meta_key) end
+  SEQ, REPEAT, SHOP_J, LIVE_J = tonumber(m[1]), m[4], enc(m[5]), enc(m[6])
+  return tonumber(m[2]), m[3] == '1'
+end
+
+-- chotdon_apply --------------------------------------------------------------------------
+
+local function distinct_users_and_codes(live, fresh)
+  local users, codes, su, sc = {}, {}, {}, {}
+  for i, e in ipairs(live) do
+    local user = e[3]
+    if fresh[i] == 0 and user ~= NULL then
+      if not su[user] then su[user], users[#users + 1] = true, user end
+      for _, it in ipairs(e[8]) do
+        if not sc[it[1]] then sc[it[1]], codes[#codes + 1] = true, it[1] end
+      end
+    end
+  end
+  return users, codes
+end
+
+local function apply(keys, args)
+  reset(keys[1])
+  local wm, open = load_meta(keys[1])
+  local events = decode_json(args[1], 'ARGV[1]')
+  for i, e in ipairs(events) do
+    local problem = event_problem(e)
+    if problem then fail('bad event ' .. i .. ': ' .. problem) end
+  end
+  local live = {}
+  for _, e in ipairs(events) do
+    if e[2] > wm then
+      wm = e[2]
+      live[#live + 1] = e
+    end
+  end
+  if #live == 0 then return {} end
+  local ids = {}
+  for i, e in ipairs(live) do ids[i] = e[1] end
+  local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
+  local users, codes = distinct_users_and_codes(live, fresh)
+  prefetch(USERS, K.users, users)
+  prefetch(PROD, K.products, codes)
+  local now_seen, new_ids, unattr = {}, {}, {}
+  for i, e in ipairs(live) do
+    local cid = e[1]
+    if fresh[i] == 0 and not now_seen[cid] then
+      now_seen[cid] = true
+      new_ids[#new_ids + 1] = cid
+      local user = e[3]
+      if user == NULL then
+        unattr[#unattr + 1] = junattributed(e)
+      else
+        local c = customer_facts(user, e, open)
+        if open and e[6] == 'order' and #e[8] > 0 then
+          order(user, c, e)
+        elseif open and e[6] == 'cancel' then
+          cancel(user, c, e)
+        end
+      end
+    end
+  end
+  local out = finish()
+  if #new_ids > 0 then call_each_chunk('SADD', K.seen, new_ids, CHUNK) end
+  if #unattr > 0 then call_each_chunk('RPUSH', K.unattr, unattr, CHUNK) end
+  redis.call('HSET', K.meta, 'wm', FMT('%d', wm))
+  return out
+end
+
+-- chotdon_register -----------------------------------------------------------------------
+
+local function product_problem(p)
+  if type(p) ~= 'table' then return 'not an object' end
+  if not is_text(p.code) then return 'no code' end
+  if not is_text(p.name) then return 'no name' end
+  if not is_int(p.price) or p.price < 0 then return 'price is not a non-negative integer' end
+  if p.stock ~= NULL and (not is_int(p.stock) or p.stock < 0) then return 'bad stock' end
+  if type(p.attributes) ~= 'table' then return 'attributes are not an array' end
+  for _, a in ipairs(p.attributes) do
+    if not is_text(a) then return 'an attribute name is not text' end
+  end
+end
+
+local function register(keys, args)
+  reset(keys[1])
+  local shop, live, products_json, rep, config = args[1], args[2], args[3], args[4], args[5]
+  if not is_text(shop) or not is_text(live) then fail('shop and livestream ids are required') end
+  if rep ~= 'ignore' and rep ~= 'add' then fail('repeat must be ignore or add') end
+  if type(config) ~= 'string' then fail('the shop configuration is required') end
+  local products = decode_json(products_json, 'the product list')
+  for i, p in ipairs(products) do
+    local problem = product_problem(p)
+    if problem then fail('bad product ' .. i .. ': ' .. problem) end
+  end
+  local fp = redis.sha1hex(products_json .. '\n' .. rep .. '\n' .. config)
+  local cur = redis.call('HMGET', K.meta, 'fp', 'ver', 'shop', 'live')
+  if cur[3] and (cur[3] ~= shop or cur[4] ~= live) then
+    fail('the meta key belongs to another livestream')
+  end
+  if cur[1] == fp then return {} end
+  if cur[2] then
+    redis.call('HSET', K.meta, 'ver', tonumber(cur[2]) + 1)
+  else
+    redis.call('HSET', K.meta, 'shop', shop, 'live', live, 'seq', 0, 'wm', -1, 'open', 1, 'ver', 1)
+  end
+  redis.call('HSET', K.meta, 'repeat', rep, 'config', config, 'fp', fp)
+  load_meta(K.meta)
+  redis.call('DEL', K.products)
+  local fields = {}
+  for _, p in ipairs(products) do
+    local rec = { n = p.name, p = p.price, s = p.stock == NULL and -1 or p.stock, a = p.attributes }
+    PROD[p.code] = rec
+    fields[#fields + 1] = p.code
+    fields[#fields + 1] = pack(rec)
+  end
+  if #fields > 0 then call_each_chunk('HSET', K.products, fields, 2 * CHUNK) end
+  -- More stock (or a product back in the catalogue) serves its waiting customers at once.
+  for _, p in ipairs(products) do serve(p.code, nil) end
+  return finish()
+end
+
+-- chotdon_stop, chotdon_customers ---------------------------------------------------------
+
+local function stop(keys)
+  reset(keys[1])
+  if redis.call('EXISTS', K.meta) == 0 then return 0 end
+  redis.call('HSET', K.meta, 'open', 0)
+  return 1
+end
+
+local function customers(keys)
+  reset(keys[1])
+  local flat = redis.call('HGETALL', K.users)
+  local parts = {}
+  for i = 1, #flat, 2 do
+    local c = unpack_mp(flat[i + 1])
+    parts[#parts + 1] = enc(flat[i]) .. ':{"platform":' .. enc(c.p) .. ',"user_id":'
+      .. enc(flat[i]) .. ',"name":' .. jtext(c.n) .. ',"phone":' .. jtext(c.ph) .. '}'
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+redis.register_function('chotdon_apply', apply)
+redis.register_function('chotdon_register', register)
+redis.register_function('chotdon_stop', stop)
+redis.register_function { function_name = 'chotdon_customers', callback = customers,
+  flags = { 'no-writes' } }

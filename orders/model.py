@@ -1,0 +1,114 @@
+"""The order book's state: drafts, their lines, customers, and how a draft is shown as JSON.
+
+The JSON shape of a draft is a contract (`chotdon drafts --json`, the draft-events, and the Redis
+Function in lua/orderbook.lua, which must render byte-for-byte the same fields).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from parsers.models import ItemStatus
+
+DraftStatus = Literal["open", "cancelled"]
+Json = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Line:
+    id: int  # stable within its draft, so a waiting request can name its line
+    code: str
+    name: str | None  # None: an unknown-code line
+    attributes: dict[str, str]
+    qty: int
+    status: ItemStatus
+    unit_price: int | None
+    comment_ids: list[str]
+    reserved: int = 0
+    waiting: int = 0  # units of this line still in its product's queue
+    waitlist: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.name is not None
+
+    def to_json(self) -> Json:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "attributes": dict(self.attributes),
+            "qty": self.qty,
+            "reserved": self.reserved,
+            "waitlist": self.waitlist,
+            "status": self.status,
+            "unit_price": self.unit_price,
+            "comment_ids": list(self.comment_ids),
+        }
+
+
+@dataclass(slots=True)
+class CustomerFacts:
+    platform: str
+    user_id: str
+    name: str | None = None
+    phone: str | None = None
+
+    def to_json(self) -> Json:
+        return {"platform": self.platform, "user_id": self.user_id, "name": self.name,
+                "phone": self.phone}  # fmt: skip
+
+    def copy(self) -> CustomerFacts:
+        return CustomerFacts(self.platform, self.user_id, self.name, self.phone)
+
+
+@dataclass(slots=True)
+class Customer:
+    facts: CustomerFacts
+    # The items of this customer's previous order comment, for the repeat rule; a cancel clears it.
+    last_order: tuple[tuple[str, tuple[tuple[str, str], ...], int], ...] | None = None
+
+
+@dataclass(slots=True)
+class Draft:
+    seq: int
+    customer: CustomerFacts
+    created_at: str
+    updated_at: str
+    status: DraftStatus = "open"
+    lines: list[Line] = field(default_factory=list)
+    history: list[Line] = field(default_factory=list)
+    next_line_id: int = 1
+
+    def line(self, line_id: int) -> Line:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise KeyError(line_id)
+
+    def total(self) -> int:
+        return sum(line.unit_price * line.reserved for line in self.lines
+                   if line.unit_price is not None)  # fmt: skip
+
+    def to_json(self, shop_id: str, livestream_id: str) -> Json:
+        return {
+            "shop_id": shop_id,
+            "livestream_id": livestream_id,
+            "seq": self.seq,
+            "status": self.status,
+            "customer": self.customer.to_json(),
+            "lines": [line.to_json() for line in self.lines],
+            "history": [line.to_json() for line in self.history],
+            "total": self.total(),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(slots=True)
+class Request:
+    """Units a line waits for, in its product's FIFO queue."""
+
+    user_id: str
+    line_id: int
+    units: int

@@ -1,0 +1,216 @@
+"""The Redis store of the order book: one FCALL of lua/orderbook.lua per batch of comments.
+
+The rules live in orders/book.py; the Redis Function carries out the same rules atomically, so a
+batch is applied whole or not at all and a replayed batch changes nothing (ARCHITECTURE.md,
+"Delivery guarantee"). Errors of Redis itself propagate: the caller retries or stops.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any, Literal
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from config.shop import Product, ShopConfig
+from orders.events import CommentEvent, validate_events
+from orders.model import Json
+
+RepeatRule = Literal["ignore", "add"]
+
+_LUA = files("orders").joinpath("lua/orderbook.lua").read_text(encoding="utf-8")
+# Braces would break the hash tag that keeps a livestream's keys in one Cluster slot.
+_ID_RE = re.compile(r"^[^{}\s]+$")
+
+
+class StoreError(RuntimeError):
+    """The store refused a call (bad input, unknown livestream); nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class LivestreamInfo:
+    shop_id: str
+    livestream_id: str
+    open: bool
+    config_version: int
+    shop_config_json: bytes
+
+
+def livestream_prefix(shop_id: str, livestream_id: str) -> str:
+    for value in (shop_id, livestream_id):
+        if not _ID_RE.match(value):
+            raise ValueError(f"id {value!r} must be non-empty, without braces or spaces")
+    return f"chotdon:{{{shop_id}:{livestream_id}}}"
+
+
+def registry_key(livestream_id: str) -> str:
+    """Lets commands that know only the livestream find its shop (outside the hash tag)."""
+    return f"chotdon:livestream:{livestream_id}"
+
+
+def encode_events(events: Sequence[CommentEvent]) -> bytes:
+    return orjson.dumps([
+        [e.comment_id, e.offset, e.user_id, e.user_name, e.created_at, e.intent, e.phone,
+         [[i.code, i.qty, i.attributes, i.status] for i in e.items], e.platform]
+        for e in events
+    ])  # fmt: skip
+
+
+def encode_products(products: Sequence[Product]) -> bytes:
+    return orjson.dumps([
+        {"code": p.code, "name": p.name, "price": p.price, "stock": p.stock,
+         "attributes": list(p.attributes)}
+        for p in products
+    ])  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class DraftStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[DraftStore]:
+        """A store on its own client, closed on exit (for one-shot CLI commands)."""
+        client = Redis.from_url(url)
+        try:
+            yield cls(client)
+        finally:
+            await client.aclose()
+
+    async def load_functions(self) -> None:
+        await self._redis.function_load(_LUA, replace=True)
+
+    async def _fcall(self, name: str, key: str, *args: Any) -> Any:
+        """Error replies become StoreError; connection errors propagate as they are."""
+        try:
+            return await self._redis.fcall(name, 1, key, *args)
+        except ResponseError as exc:
+            # Functions live in the server's data: a fresh server (no persistence) lacks them.
+            if "function not found" not in str(exc).lower():
+                raise StoreError(str(exc)) from exc
+        await self.load_functions()
+        try:
+            return await self._redis.fcall(name, 1, key, *args)
+        except ResponseError as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def register_livestream(
+        self,
+        shop_id: str,
+        livestream_id: str,
+        products: Sequence[Product],
+        repeat_comment: RepeatRule,
+        *,
+        shop_config_json: bytes,
+    ) -> list[Json]:
+        """Create the livestream, or change its products (mid-live): idempotent.
+
+        A change bumps the config version; more stock serves waiting customers at once, and
+        the drafts that changed so are returned. Re-registering keeps the open flag.
+        """
+        prefix = livestream_prefix(shop_id, livestream_id)
+        registry = registry_key(livestream_id)
+        await self._redis.hsetnx(registry, "shop_id", shop_id)
+        owner = await self._redis.hget(registry, "shop_id")
+        if owner is not None and _text(owner) != shop_id:
+            raise StoreError(f"livestream {livestream_id!r} belongs to shop {_text(owner)!r}")
+        raw = await self._fcall(
+            "chotdon_register", f"{prefix}:meta", shop_id, livestream_id,
+            encode_products(products), repeat_comment, shop_config_json,
+        )  # fmt: skip
+        return _drafts_of(raw)
+
+    async def register_shop(self, shop: ShopConfig, livestream_id: str) -> list[Json]:
+        """register_livestream with everything taken from a shop configuration (its products
+        being the livestream's product group when it has one)."""
+        return await self.register_livestream(
+            shop.shop.id, livestream_id, shop.products, shop.orders.repeat_comment,
+            shop_config_json=shop.model_dump_json().encode(),
+        )  # fmt: skip
+
+    async def _shop_of(self, livestream_id: str) -> str | None:
+        owner = await self._redis.hget(registry_key(livestream_id), "shop_id")
+        return None if owner is None else _text(owner)
+
+    async def stop_livestream(self, livestream_id: str) -> bool:
+        """Orders and cancels stop changing drafts; False when the livestream is unknown."""
+        shop_id = await self._shop_of(livestream_id)
+        if shop_id is None:
+            return False
+        prefix = livestream_prefix(shop_id, livestream_id)
+        return bool(await self._fcall("chotdon_stop", f"{prefix}:meta"))
+
+    async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None:
+        shop_id = await self._shop_of(livestream_id)
+        if shop_id is None:
+            return None
+        meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
+        is_open, version, config = await self._redis.hmget(meta, ["open", "ver", "config"])
+        if version is None:
+            return None
+        config_bytes = config if isinstance(config, bytes) else _text(config or "").encode()
+        return LivestreamInfo(shop_id, livestream_id, _text(is_open) == "1",
+                              int(_text(version)), config_bytes)  # fmt: skip
+
+    async def apply_comments(
+        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+    ) -> list[Json]:
+        """Apply one batch atomically; return the drafts it changed, by seq."""
+        if not events:
+            return []
+        validate_events(events)
+        prefix = livestream_prefix(shop_id, livestream_id)
+        raw = await self._fcall("chotdon_apply", f"{prefix}:meta", encode_events(events))
+        return _drafts_of(raw)
+
+    async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
+        prefix = livestream_prefix(shop_id, livestream_id)
+        views = await self._redis.hvals(f"{prefix}:view")
+        drafts: list[Json] = [orjson.loads(v) for v in views]
+        drafts.sort(key=lambda d: int(d["seq"]))
+        return drafts
+
+    async def draft(self, shop_id: str, livestream_id: str, seq: int) -> Json | None:
+        prefix = livestream_prefix(shop_id, livestream_id)
+        raw = await self._redis.hget(f"{prefix}:view", str(seq))
+        if raw is None:
+            return None
+        draft: Json = orjson.loads(raw)
+        return draft
+
+    async def customers(self, shop_id: str, livestream_id: str) -> dict[str, Json]:
+        prefix = livestream_prefix(shop_id, livestream_id)
+        try:
+            raw = await self._redis.fcall_ro("chotdon_customers", 1, f"{prefix}:meta")
+        except ResponseError as exc:
+            raise StoreError(str(exc)) from exc
+        customers: dict[str, Json] = orjson.loads(raw)
+        return customers
+
+    async def unattributed(self, shop_id: str, livestream_id: str) -> list[Json]:
+        prefix = livestream_prefix(shop_id, livestream_id)
+        return [orjson.loads(v) for v in await self._redis.lrange(f"{prefix}:unattr", 0, -1)]
+
+    async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
+        """(offset watermark, last sequence number given)."""
+        meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
+        watermark, seq = await self._redis.hmget(meta, ["wm", "seq"])
+        if watermark is None or seq is None:
+            raise StoreError(f"livestream not registered: {meta}")
+        return int(_text(watermark)), int(_text(seq))
+
+
+def _drafts_of(raw: Any) -> list[Json]:
+    """The function answers one JSON object per changed draft (no array to build around them)."""
+    return [orjson.loads(item) for item in raw]

@@ -1,0 +1,833 @@
+"""Order-book scenarios shared by the pure model's unit tests and the Redis store's tests.
+
+Each scenario is a catalogue and a list of steps; `check` asserts the rules on the pure model.
+tests/integration/test_store.py runs the same steps through the Redis Function and requires the
+very same drafts, customers and unattributed comments, step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from config.shop import Product
+from orders.book import OrderBook
+from orders.events import CommentEvent, Intent
+from parsers.models import ItemStatus, ParsedItem
+
+Json = dict[str, Any]
+
+SHOP = "shop-test"
+LIVE = "live-1"
+
+
+def product(
+    code: str,
+    price: int = 100_000,
+    stock: int | None = None,
+    name: str | None = None,
+    **attributes: tuple[str, ...],
+) -> Product:
+    return Product(
+        code=code, name=name or f"Sản phẩm {code}", price=price, stock=stock, attributes=attributes
+    )
+
+
+A12 = product("A12", 159_000, name="Áo thun cotton", size=("S", "M", "L"), color=("đỏ", "đen"))
+B3 = product("B3", 350_000, stock=3, name="Quần jean", size=("28", "29", "30"))
+MP10 = product("MP10", 120_000, name="Son kem lì")
+CATALOGUE = (A12, B3, MP10)
+
+
+def item(code: str, qty: int = 1, status: ItemStatus = "matched", **attrs: str) -> ParsedItem:
+    return ParsedItem(code=code, qty=qty, attributes=dict(attrs), status=status)
+
+
+def unknown(code: str, qty: int = 1, **attrs: str) -> ParsedItem:
+    return item(code, qty, "unknown_code", **attrs)
+
+
+def at(n: int) -> str:
+    return f"2026-05-01T20:{n // 60:02d}:{n % 60:02d}+07:00"
+
+
+class Feed:
+    """Comments with increasing offsets and times; ids default to c<offset>."""
+
+    def __init__(self) -> None:
+        self.offset = -1
+
+    def __call__(
+        self,
+        user: str | None,
+        intent: Intent,
+        *items: ParsedItem,
+        cid: str | None = None,
+        phone: str | None = None,
+        name: str | None = None,
+        offset: int | None = None,
+    ) -> CommentEvent:
+        self.offset = self.offset + 1 if offset is None else offset
+        return CommentEvent(
+            comment_id=cid or f"c{self.offset}",
+            offset=self.offset,
+            platform="facebook",
+            user_id=user,
+            user_name=f"Khách {user}" if name is None else name,
+            created_at=at(self.offset),
+            intent=intent,
+            phone=phone,
+            items=tuple(items),
+        )
+
+
+@dataclass(frozen=True)
+class Apply:
+    events: tuple[CommentEvent, ...]
+
+
+@dataclass(frozen=True)
+class SetProducts:
+    products: tuple[Product, ...]
+
+
+@dataclass(frozen=True)
+class Close:
+    pass
+
+
+Step = Apply | SetProducts | Close
+Check = Callable[[OrderBook, list[list[Json]]], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    steps: tuple[Step, ...]
+    check: Check
+    products: tuple[Product, ...] = CATALOGUE
+    repeat: Literal["ignore", "add"] = "ignore"
+    _: None = field(default=None, repr=False)
+
+
+def run_model(scenario: Scenario) -> tuple[OrderBook, list[list[Json]]]:
+    book = OrderBook(SHOP, LIVE, {p.code: p for p in scenario.products}, scenario.repeat)
+    outputs: list[list[Json]] = []
+    for step in scenario.steps:
+        if isinstance(step, Apply):
+            outputs.append(book.apply(step.events))
+        elif isinstance(step, SetProducts):
+            outputs.append(book.set_products({p.code: p for p in step.products}))
+        else:
+            book.close()
+            outputs.append([])
+    return book, outputs
+
+
+# -- helpers for checks ------------------------------------------------------------------------
+
+
+def draft(book: OrderBook, seq: int) -> Json:
+    return next(d for d in book.drafts() if d["seq"] == seq)
+
+
+def of_user(book: OrderBook, user: str) -> Json:
+    return next(d for d in book.drafts() if d["customer"]["user_id"] == user)
+
+
+def lines(d: Json, key: str = "lines") -> list[tuple[Any, ...]]:
+    """(code, attributes, qty, reserved, waitlist) per line."""
+    return [
+        (ln["code"], ln["attributes"], ln["qty"], ln["reserved"], ln["waitlist"]) for ln in d[key]
+    ]
+
+
+def seqs(output: Sequence[Json]) -> list[int]:
+    return [d["seq"] for d in output]
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(
+    *steps_of: Callable[[Feed], Sequence[Step]],
+    products: tuple[Product, ...] = CATALOGUE,
+    repeat: Literal["ignore", "add"] = "ignore",
+) -> Callable[[Check], Check]:
+    """Registers the decorated check with the steps built from a fresh Feed."""
+
+    def register(check: Check) -> Check:
+        feed = Feed()
+        steps = tuple(step for build in steps_of for step in build(feed))
+        SCENARIOS.append(Scenario(check.__name__, steps, check, products, repeat))
+        return check
+
+    return register
+
+
+def batch(*make: Callable[[Feed], CommentEvent]) -> Callable[[Feed], Sequence[Step]]:
+    return lambda f: [Apply(tuple(m(f) for m in make))]
+
+
+def o(user: str | None, *items: ParsedItem, **kw: Any) -> Callable[[Feed], CommentEvent]:
+    return lambda f: f(user, "order", *items, **kw)
+
+
+def x(user: str | None, *items: ParsedItem, **kw: Any) -> Callable[[Feed], CommentEvent]:
+    return lambda f: f(user, "cancel", *items, **kw)
+
+
+def n(user: str | None, **kw: Any) -> Callable[[Feed], CommentEvent]:
+    return lambda f: f(user, "none", **kw)
+
+
+def set_products(*products: Product) -> Callable[[Feed], Sequence[Step]]:
+    return lambda f: [SetProducts(products)]
+
+
+def close() -> Callable[[Feed], Sequence[Step]]:
+    return lambda f: [Close()]
+
+
+# -- numbering ---------------------------------------------------------------------------------
+
+
+@scenario(batch(o("u1", item("MP10"))))
+def first_order_takes_number_1(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "open" and d["customer"]["user_id"] == "u1"
+    assert d["created_at"] == d["updated_at"] == at(0)
+    assert seqs(out[0]) == [1]
+
+
+@scenario(
+    batch(
+        o("u1", item("MP10")),
+        o("u2", item("MP10")),
+        o("u1", item("A12", size="M")),
+        o("u3", item("MP10")),
+    )
+)
+def numbers_follow_first_order(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [d["customer"]["user_id"] for d in book.drafts()] == ["u1", "u2", "u3"]
+    assert len(lines(of_user(book, "u1"))) == 2
+    assert seqs(out[0]) == [1, 2, 3]
+
+
+@scenario(
+    batch(n("u1"), x("u2"), x("u4", item("MP10")), o("u3", item("MP10"))),
+    batch(o("u1", item("MP10"))),
+)
+def none_and_cancel_take_no_number(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [(d["seq"], d["customer"]["user_id"]) for d in book.drafts()] == [(1, "u3"), (2, "u1")]
+    assert book.last_seq == 2
+
+
+@scenario(batch(o("u1", item("MP10"))), batch(x("u1")), batch(o("u2", item("MP10"))))
+def numbers_are_never_reused(book: OrderBook, out: list[list[Json]]) -> None:
+    assert draft(book, 1)["status"] == "cancelled"
+    assert of_user(book, "u2")["seq"] == 2
+
+
+@scenario(batch(o("u1"), o("u2", item("MP10"))))
+def order_intent_without_items_creates_nothing(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [d["customer"]["user_id"] for d in book.drafts()] == ["u2"]
+
+
+# -- lines -------------------------------------------------------------------------------------
+
+
+@scenario(
+    batch(
+        o("u1", item("A12", 1, size="M", color="đỏ")), o("u1", item("A12", 2, size="M", color="đỏ"))
+    )
+)
+def same_code_and_attributes_merge(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert lines(d) == [("A12", {"size": "M", "color": "đỏ"}, 3, 3, None)]
+    assert d["lines"][0]["comment_ids"] == ["c0", "c1"]
+    assert d["total"] == 3 * 159_000
+
+
+@scenario(
+    batch(
+        o("u1", item("A12", size="M", status="needs_variant")),
+        o("u1", item("A12", size="M", color="đỏ")),
+    )
+)
+def different_attributes_make_a_new_line(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert [ln["attributes"] for ln in d["lines"]] == [{"size": "M"}, {"size": "M", "color": "đỏ"}]
+    assert [ln["status"] for ln in d["lines"]] == ["needs_variant", "matched"]
+
+
+@scenario(
+    batch(o("u1", item("B3", size="29")), o("u1", item("MP10")), o("u1", item("B3", 2, size="29")))
+)
+def lines_keep_first_appearance_order(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [(ln[0], ln[2]) for ln in lines(draft(book, 1))] == [("B3", 3), ("MP10", 1)]
+
+
+@scenario(batch(o("u1", item("MP10"), item("MP10", 2))))
+def same_item_twice_in_one_comment(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert lines(d) == [("MP10", {}, 3, 3, None)]
+    assert d["lines"][0]["comment_ids"] == ["c0"]
+
+
+@scenario(batch(o("u1", item("A12", size="M", color="đen"))))
+def line_shows_product_name_and_price(book: OrderBook, out: list[list[Json]]) -> None:
+    line = draft(book, 1)["lines"][0]
+    assert (line["name"], line["unit_price"], line["status"]) == (
+        "Áo thun cotton",
+        159_000,
+        "matched",
+    )
+
+
+@scenario(batch(o("u1", item("A12", size="M")), o("u1", item("A12", 1, "needs_variant"))))
+def catalogue_decides_needs_variant(book: OrderBook, out: list[list[Json]]) -> None:
+    # The parser said matched, but A12 has size and colour: the book's catalogue decides.
+    assert [ln["status"] for ln in draft(book, 1)["lines"]] == ["needs_variant", "needs_variant"]
+
+
+# -- repeats -----------------------------------------------------------------------------------
+
+
+@scenario(batch(o("u1", item("MP10", 2))), batch(o("u1", item("MP10", 2))))
+def repeat_comment_is_ignored(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1)) == [("MP10", {}, 2, 2, None)]
+    assert out[1] == []
+
+
+@scenario(
+    batch(
+        o("u1", item("MP10"), item("A12", size="M", color="đỏ")),
+        o("u1", item("A12", size="M", color="đỏ"), item("MP10")),
+    )
+)
+def repeat_in_any_order_is_ignored(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [ln[2] for ln in lines(draft(book, 1))] == [1, 1]
+
+
+@scenario(batch(o("u1", item("MP10", 2)), o("u1", item("MP10", 3))))
+def different_quantity_is_no_repeat(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1)) == [("MP10", {}, 5, 5, None)]
+
+
+@scenario(batch(o("u1", item("MP10")), o("u1", item("MP10"), item("MP10"))))
+def repeat_compares_multisets(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1))[0][2] == 3
+
+
+@scenario(batch(o("u1", item("MP10", 2)), o("u1", item("MP10", 2))), repeat="add")
+def repeat_rule_add_adds(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1)) == [("MP10", {}, 4, 4, None)]
+
+
+@scenario(batch(o("u1", item("MP10")), n("u1", phone="0912345678"), x("u2"), o("u1", item("MP10"))))
+def other_intents_between_do_not_matter(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1))[0][2] == 1
+
+
+@scenario(
+    batch(o("u1", item("MP10")), o("u1", item("A12", size="S", color="đen")), o("u1", item("MP10")))
+)
+def only_the_previous_order_counts(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [ln[2] for ln in lines(draft(book, 1))] == [2, 1]
+
+
+@scenario(batch(o("u1", item("MP10")), x("u1", item("B3")), o("u1", item("MP10"))))
+def cancel_clears_repeat_memory(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(draft(book, 1))[0][2] == 2
+
+
+@scenario(batch(o("u1", item("MP10")), o("u2", item("MP10"))))
+def repeat_is_per_customer(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(d)[0][2] for d in book.drafts()] == [1, 1]
+
+
+@scenario(
+    batch(o("u1", item("MP10")), o("u1", item("MP10"), cid="c9")),
+    batch(o("u1", item("MP10"), phone="0987654321")),
+)
+def ignored_repeat_still_brings_the_phone(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert lines(d)[0][2] == 1 and d["customer"]["phone"] == "0987654321"
+    assert d["updated_at"] == at(2)
+
+
+# -- cancels -----------------------------------------------------------------------------------
+
+
+@scenario(
+    batch(
+        o("u1", item("A12", size="M", color="đỏ")),
+        o("u1", item("A12", size="L")),
+        o("u1", item("MP10")),
+        x("u1", item("A12")),
+    )
+)
+def cancel_by_code_removes_every_variant(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "open" and [ln[0] for ln in lines(d)] == ["MP10"]
+    assert lines(d, "history") == [
+        ("A12", {"size": "M", "color": "đỏ"}, 1, 0, None),
+        ("A12", {"size": "L"}, 1, 0, None),
+    ]
+    assert d["updated_at"] == at(3) and d["total"] == 120_000
+
+
+@scenario(
+    batch(
+        o("u1", item("A12", size="M", color="đỏ")),
+        o("u1", item("A12", size="M", color="đen")),
+        o("u1", item("A12", size="L", color="đỏ")),
+        x("u1", item("A12", color="đỏ")),
+    )
+)
+def cancel_names_an_attribute_subset(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert [ln[1] for ln in lines(d)] == [{"size": "M", "color": "đen"}]
+    assert len(d["history"]) == 2
+
+
+@scenario(
+    batch(o("u1", item("A12", size="M", color="đỏ"))),
+    batch(x("u1", item("A12", size="L")), x("u1", item("B3"))),
+)
+def cancel_matching_nothing_changes_nothing(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "open" and len(d["lines"]) == 1 and out[1] == []
+
+
+@scenario(
+    batch(o("u1", item("B3", 2, size="29")), o("u1", item("MP10"))),
+    batch(x("u1", item("B3"), item("MP10"))),
+)
+def cancel_leaving_no_line_cancels_the_draft(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "cancelled" and d["history"] == [] and d["total"] == 0
+    assert lines(d) == [("B3", {"size": "29"}, 2, 0, None), ("MP10", {}, 1, 0, None)]
+
+
+@scenario(batch(o("u1", item("B3", size="29")), x("u1")))
+def cancel_without_items_cancels_the_draft(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "cancelled" and lines(d) == [("B3", {"size": "29"}, 1, 0, None)]
+    assert d["updated_at"] == at(1)
+
+
+@scenario(
+    batch(o("u1", item("MP10")), o("u1", item("B3", size="28"))),
+    batch(x("u1", item("MP10"))),
+    batch(x("u1", item("B3"))),
+)
+def removal_then_last_line_cancel(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "cancelled"
+    assert [ln[0] for ln in lines(d)] == ["B3"] and [ln[0] for ln in lines(d, "history")] == [
+        "MP10"
+    ]
+
+
+@scenario(batch(o("u1", item("MP10")), x("u1")), batch(x("u1"), x("u1", item("MP10"))))
+def cancel_of_cancelled_draft_changes_nothing(book: OrderBook, out: list[list[Json]]) -> None:
+    assert out[1] == [] and draft(book, 1)["updated_at"] == at(1)
+
+
+@scenario(
+    batch(o("u1", item("B3", size="28")), o("u1", item("MP10", 2)), x("u1")),
+    batch(o("u1", item("A12", size="S", color="đen"))),
+)
+def order_after_cancel_reopens_with_history(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "open" and d["created_at"] == at(0) and d["updated_at"] == at(3)
+    assert lines(d) == [("A12", {"size": "S", "color": "đen"}, 1, 1, None)]
+    assert lines(d, "history") == [("B3", {"size": "28"}, 1, 0, None), ("MP10", {}, 2, 0, None)]
+    assert book.last_seq == 1
+
+
+@scenario(batch(o("u1", item("MP10")), x("u1", item("MP10"))), batch(o("u1", item("MP10"))))
+def reopen_after_cancel_by_items(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "open" and lines(d) == [("MP10", {}, 1, 1, None)]
+    assert lines(d, "history") == [("MP10", {}, 1, 0, None)]
+
+
+@scenario(
+    batch(o("u1", item("B3", 2, size="28")), o("u2", item("B3", 2, size="29")), x("u1")),
+    batch(o("u3", item("B3", 2, size="30")), o("u1", item("B3", size="28"))),
+)
+def reopened_draft_queues_at_the_back(book: OrderBook, out: list[list[Json]]) -> None:
+    # B3 stock 3: u1 cancels and frees 2 -> u2 gets all 2; u3 gets 1 and waits for 1; u1 waits.
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 2, 2, None)]
+    assert lines(of_user(book, "u3")) == [("B3", {"size": "30"}, 2, 1, 1)]
+    assert lines(of_user(book, "u1")) == [("B3", {"size": "28"}, 1, 0, 2)]
+
+
+# -- stock -------------------------------------------------------------------------------------
+
+
+@scenario(batch(o("u1", item("B3", 2, size="28")), o("u2", item("B3", 1, size="29"))))
+def stock_is_reserved_while_it_lasts(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(d)[0][3] for d in book.drafts()] == [2, 1]
+    assert [lines(d)[0][4] for d in book.drafts()] == [None, None]
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 2, size="28")),
+        o("u2", item("B3", 3, size="29")),
+        o("u3", item("B3", 1, size="30")),
+    )
+)
+def partial_reservation_then_waitlist(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 3, 1, 1)]
+    assert lines(of_user(book, "u3")) == [("B3", {"size": "30"}, 1, 0, 2)]
+    assert of_user(book, "u2")["total"] == 350_000
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 3, size="28")),
+        o("u2", item("B3", size="29")),
+        o("u3", item("B3", size="30")),
+        o("u2", item("B3", 2, size="29")),
+    )
+)
+def more_units_for_a_waiting_line_join_the_back(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 3, 0, 1)]
+    assert lines(of_user(book, "u3"))[0][4] == 2
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 3, size="28")),
+        o("u2", item("B3", 3, size="29")),
+        o("u3", item("B3", 1, size="30")),
+    ),
+    batch(x("u1", item("B3"))),
+)
+def released_units_go_to_the_head_partially(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 3, 3, None)]
+    assert lines(of_user(book, "u3")) == [("B3", {"size": "30"}, 1, 0, 1)]
+    assert of_user(book, "u1")["status"] == "cancelled"
+    # The serving comment stamps u2; u3 only moved up the queue.
+    assert of_user(book, "u2")["updated_at"] == at(3)
+    assert of_user(book, "u3")["updated_at"] == at(2)
+    assert seqs(out[1]) == [1, 2, 3]
+
+
+@scenario(
+    batch(o("u1", item("B3", 3, size="28")), o("u2", item("B3", 4, size="29"))), batch(x("u1"))
+)
+def partly_served_request_stays_at_the_head(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 4, 3, 1)]
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 3, size="28")),
+        o("u2", item("B3", size="29")),
+        o("u3", item("B3", size="30")),
+        o("u4", item("B3", size="28")),
+    ),
+    batch(x("u3")),
+)
+def cancel_of_a_waiting_line_moves_the_queue_up(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(of_user(book, u))[0][4] for u in ("u2", "u4")] == [1, 2]
+    assert seqs(out[1]) == [3, 4]
+    assert of_user(book, "u4")["updated_at"] == at(3)
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 2, size="28")),
+        o("u1", item("B3", 2, size="29")),
+        o("u2", item("B3", size="30")),
+    ),
+    batch(x("u1", item("B3", size="28"))),
+)
+def removed_line_releases_to_the_queue(book: OrderBook, out: list[list[Json]]) -> None:
+    # u1's size-29 line waited for 1 unit: it is first in the queue and gets one of the 2 freed.
+    assert lines(of_user(book, "u1")) == [("B3", {"size": "29"}, 2, 2, None)]
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "30"}, 1, 1, None)]
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 2, size="28")),
+        o("u1", item("B3", 3, size="29")),
+        o("u2", item("B3", size="30")),
+    ),
+    batch(x("u1")),
+)
+def cancelled_lines_never_serve_each_other(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u1")) == [
+        ("B3", {"size": "28"}, 2, 0, None),
+        ("B3", {"size": "29"}, 3, 0, None),
+    ]
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "30"}, 1, 1, None)]
+
+
+@scenario(batch(o("u1", item("MP10", 50)), o("u2", item("MP10", 7))))
+def unlimited_stock_reserves_everything(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(d)[0][2:] for d in book.drafts()] == [(50, 50, None), (7, 7, None)]
+
+
+@scenario(batch(o("u1", unknown("Z99", 2), item("MP10")), o("u1", unknown("Z99", 1))))
+def unknown_code_lines_hold_nothing(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    z = d["lines"][0]
+    assert (z["code"], z["qty"], z["reserved"], z["name"], z["unit_price"], z["status"]) == (
+        "Z99",
+        3,
+        0,
+        None,
+        None,
+        "unknown_code",
+    )
+    assert d["total"] == 120_000
+
+
+@scenario(batch(o("u1", unknown("Z99")), o("u1", item("MP10")), x("u1", unknown("Z99"))))
+def unknown_codes_can_be_cancelled(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert [ln[0] for ln in lines(d)] == ["MP10"] and [ln[0] for ln in lines(d, "history")] == [
+        "Z99"
+    ]
+
+
+@scenario(batch(o("u1", item("B3", 2, "needs_variant")), o("u2", item("B3", 2, size="28"))))
+def needs_variant_lines_draw_on_stock(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u1")) == [("B3", {}, 2, 2, None)]
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "28"}, 2, 1, 1)]
+    assert of_user(book, "u1")["lines"][0]["status"] == "needs_variant"
+
+
+@scenario(
+    batch(*[o(f"u{i:03d}", item("T1")) for i in range(100)]),
+    batch(x("u003"), x("u050"), x("u007", item("T1"))),
+    products=(product("T1", 99_000, stock=10),),
+)
+def hundred_customers_for_ten_units(book: OrderBook, out: list[list[Json]]) -> None:
+    drafts = book.drafts()
+    assert [d["customer"]["user_id"] for d in drafts] == [f"u{i:03d}" for i in range(100)]
+    reserved = [d["customer"]["user_id"] for d in drafts if d["lines"][0]["reserved"] == 1]
+    # u003 and u007 freed their units to u010 and u011; u050 left the queue.
+    assert reserved == [f"u{i:03d}" for i in (0, 1, 2, 4, 5, 6, 8, 9, 10, 11)]
+    waiting = [
+        (d["customer"]["user_id"], d["lines"][0]["waitlist"])
+        for d in drafts
+        if d["status"] == "open" and d["lines"][0]["waitlist"] is not None
+    ]
+    assert waiting[0] == ("u012", 1) and waiting[-1] == ("u099", 87) and len(waiting) == 87
+    assert sum(d["lines"][0]["reserved"] for d in drafts) == 10
+
+
+@scenario(
+    batch(*[o(f"u{i}", item("T1", 2)) for i in range(5)]),
+    products=(product("T1", 10_000, stock=5),),
+)
+def waitlist_places_follow_comment_order(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(d)[0][3:] for d in book.drafts()] == [
+        (2, None),
+        (2, None),
+        (1, 1),
+        (0, 2),
+        (0, 3),
+    ]
+
+
+# -- customers ---------------------------------------------------------------------------------
+
+
+@scenario(
+    batch(n("u1", phone="0912345678"), x("u1", phone="0912000000")), batch(o("u1", item("MP10")))
+)
+def phone_before_the_draft_lands_on_it(book: OrderBook, out: list[list[Json]]) -> None:
+    assert draft(book, 1)["customer"]["phone"] == "0912000000"
+    assert book.customers()["u1"]["phone"] == "0912000000"
+
+
+@scenario(
+    batch(o("u1", item("MP10"), phone="0912345678")),
+    batch(n("u1", phone="0987654321")),
+    batch(n("u1")),
+)
+def latest_phone_wins_and_changes_the_draft(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["customer"]["phone"] == "0987654321" and d["updated_at"] == at(1)
+    assert seqs(out[1]) == [1] and out[2] == []
+
+
+@scenario(
+    batch(n("u1", name="Lan"), o("u1", item("MP10"), name="")),
+    batch(n("u1", name="Lan Nguyễn")),
+    batch(n("u1", name="")),
+)
+def name_is_the_latest_non_empty(book: OrderBook, out: list[list[Json]]) -> None:
+    assert draft(book, 1)["customer"]["name"] == "Lan Nguyễn"
+    assert out[2] == []
+
+
+@scenario(batch(n("u1", name="")))
+def customer_without_name_or_phone(book: OrderBook, out: list[list[Json]]) -> None:
+    assert book.customers() == {
+        "u1": {"platform": "facebook", "user_id": "u1", "name": None, "phone": None}
+    }
+    assert book.drafts() == []
+
+
+@scenario(
+    batch(o(None, item("MP10"), name="Ẩn danh"), x(None), n(None, phone="0912345678")),
+    batch(o("u1", item("MP10"))),
+)
+def comments_without_commenter_are_unattributed(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [u["comment_id"] for u in book.unattributed()] == ["c0", "c1", "c2"]
+    assert book.unattributed()[0] == {
+        "comment_id": "c0",
+        "created_at": at(0),
+        "intent": "order",
+        "items": [{"code": "MP10", "qty": 1, "attributes": {}, "status": "matched"}],
+    }
+    assert [d["customer"]["user_id"] for d in book.drafts()] == ["u1"]
+    assert book.customers().keys() == {"u1"}
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+@scenario(
+    batch(o("u1", item("MP10"), cid="dup")),
+    batch(o("u1", item("MP10", 5), cid="dup")),
+    batch(o("u2", item("MP10"), cid="x"), o("u2", item("MP10"), cid="x")),
+)
+def a_comment_id_applies_once(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [lines(d)[0][2] for d in book.drafts()] == [1, 1]
+    assert out[1] == []
+
+
+@scenario(
+    batch(o("u1", item("MP10"), offset=5), o("u2", item("MP10"), offset=6)),
+    batch(
+        o("u3", item("MP10"), offset=6),
+        o("u4", item("MP10"), offset=2),
+        o("u5", item("MP10"), offset=7),
+    ),
+)
+def offsets_at_or_below_the_watermark_are_skipped(book: OrderBook, out: list[list[Json]]) -> None:
+    assert [d["customer"]["user_id"] for d in book.drafts()] == ["u1", "u2", "u5"]
+    assert book.watermark == 7
+
+
+def _replay(f: Feed) -> Sequence[Step]:
+    first = (
+        f("u1", "order", item("B3", 2, size="28")),
+        f("u2", "order", item("B3", 2, size="29")),
+        f("u1", "cancel"),
+    )
+    return [Apply(first), Apply(first), Apply(first[1:])]
+
+
+@scenario(_replay)
+def a_replayed_batch_changes_nothing(book: OrderBook, out: list[list[Json]]) -> None:
+    assert out[1] == [] and out[2] == []
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 2, 2, None)]
+
+
+# -- the livestream ----------------------------------------------------------------------------
+
+
+@scenario(
+    batch(o("u1", item("MP10"))),
+    close(),
+    batch(
+        o("u1", item("MP10", 3)),
+        x("u1"),
+        o("u2", item("MP10"), phone="0912345678"),
+        n("u1", phone="0987654321"),
+    ),
+)
+def closed_livestream_records_but_changes_no_draft(book: OrderBook, out: list[list[Json]]) -> None:
+    assert out[2] == []
+    assert lines(draft(book, 1)) == [("MP10", {}, 1, 1, None)]
+    assert draft(book, 1)["customer"]["phone"] is None
+    assert book.customers()["u1"]["phone"] == "0987654321"
+    assert book.customers()["u2"]["phone"] == "0912345678"
+    assert len(book.drafts()) == 1 and book.watermark == 4
+
+
+@scenario(
+    batch(o("u1", item("MP10")), o("u2", unknown("Z99"))),
+    set_products(A12, B3, product("MP10", 125_000), product("Z99", 5_000)),
+    batch(
+        o("u1", item("MP10", 2)),
+        o("u3", item("MP10")),
+        o("u2", item("Z99", 2)),
+        o("u4", item("Z99", 2)),
+    ),
+)
+def product_change_applies_to_next_comments(book: OrderBook, out: list[list[Json]]) -> None:
+    assert out[1] == []
+    assert of_user(book, "u1")["lines"][0]["unit_price"] == 120_000  # a line keeps its price
+    assert of_user(book, "u1")["total"] == 3 * 120_000
+    assert of_user(book, "u3")["lines"][0]["unit_price"] == 125_000
+    u2 = of_user(book, "u2")["lines"]
+    assert [(ln["status"], ln["unit_price"]) for ln in u2] == [
+        ("unknown_code", None),
+        ("matched", 5_000),
+    ]
+    assert of_user(book, "u4")["total"] == 10_000
+
+
+@scenario(
+    batch(
+        o("u1", item("B3", 3, size="28")),
+        o("u2", item("B3", 2, size="29")),
+        o("u3", item("B3", 2, size="30")),
+    ),
+    set_products(A12, product("B3", 350_000, stock=6, size=("28", "29", "30")), MP10),
+)
+def stock_raise_serves_the_queue(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2"))[0][3:] == (2, None)
+    assert lines(of_user(book, "u3"))[0][3:] == (1, 1)
+    assert seqs(out[1]) == [2, 3]
+    assert of_user(book, "u2")["updated_at"] == at(1)  # a product change is no comment
+
+
+@scenario(
+    batch(o("u1", item("B3", 3, size="28")), o("u2", item("B3", size="29"))),
+    set_products(A12, product("B3", 350_000, stock=1, size=("28", "29", "30")), MP10),
+    batch(x("u1", item("B3"))),
+)
+def stock_cut_keeps_reservations(book: OrderBook, out: list[list[Json]]) -> None:
+    assert out[1] == []
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 1, 1, None)]
+
+
+@scenario(
+    batch(o("u1", item("B3", 3, size="28")), o("u2", item("B3", size="29"))),
+    set_products(A12, product("B3", 350_000, size=("28", "29", "30")), MP10),
+)
+def unlimited_stock_serves_every_waiting_line(book: OrderBook, out: list[list[Json]]) -> None:
+    assert lines(of_user(book, "u2")) == [("B3", {"size": "29"}, 1, 1, None)]
+
+
+@scenario(
+    batch(o("u1", item("MP10"))),
+    set_products(A12, B3),
+    batch(o("u1", item("MP10", 2)), x("u1", item("MP10"))),
+)
+def removed_product_becomes_unknown(book: OrderBook, out: list[list[Json]]) -> None:
+    d = draft(book, 1)
+    assert d["status"] == "cancelled"
+    assert [(ln["status"], ln["reserved"]) for ln in d["lines"]] == [
+        ("matched", 0),
+        ("unknown_code", 0),
+    ]
+
+
+SCENARIO_IDS = [s.name for s in SCENARIOS]
