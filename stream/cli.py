@@ -20,8 +20,13 @@ from collections.abc import Callable, Sequence
 Handler = Callable[[argparse.Namespace], int]
 
 COMMAND_MODULES = [
-    "stream.commands.parse",
+    "stream.commands.demo",
     "stream.commands.stack",
+    "stream.commands.live",
+    "stream.commands.worker",
+    "stream.commands.replay",
+    "stream.commands.drafts",
+    "stream.commands.parse",
 ]
 
 

@@ -159,3 +159,25 @@ def describe_error(exc: ValidationError) -> str:
             message += f" (got {got[:60] + '…' if len(got) > 60 else got})"
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+def draft_event_json(
+    shop_id: str,
+    livestream_id: str,
+    draft: dict[str, Any],
+    comment_ids: list[str],
+    emitted_at: datetime,
+) -> bytes:
+    """A `DraftEvent` as bytes, built without validating the draft again: the store made it,
+    and the agent emits one per changed draft per batch (tests check it reads back)."""
+    return orjson.dumps(
+        {
+            "v": SCHEMA_VERSION,
+            "shop_id": shop_id,
+            "livestream_id": livestream_id,
+            "seq": draft["seq"],
+            "draft": draft,
+            "comment_ids": comment_ids,
+            "emitted_at": emitted_at,
+        }
+    )

@@ -27,9 +27,11 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--config", required=True, metavar="SHOP.toml", help="shop configuration")
     parser.add_argument(
-        "--text", action="append", metavar="COMMENT",
+        "--text",
+        action="append",
+        metavar="COMMENT",
         help="parse this comment instead of reading stdin (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--table", action="store_true", help="print a readable table instead of JSON lines"
     )
@@ -84,8 +86,13 @@ def _print_table(results: list[ParseResult], texts: dict[str, str]) -> None:
             for item in result.items
         )
         colour = {"order": "green", "cancel": "red"}.get(result.intent, "dim")
-        table.add_row(result.comment_id, texts.get(result.comment_id, ""),
-                      f"[{colour}]{result.intent}[/]", result.phone or "", items)  # fmt: skip
+        table.add_row(
+            result.comment_id,
+            texts.get(result.comment_id, ""),
+            f"[{colour}]{result.intent}[/]",
+            result.phone or "",
+            items,
+        )
     Console().print(table)
 
 

@@ -1,0 +1,95 @@
+"""The faust application: the comment agent and what it needs (Redis, the producer, metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import redis.asyncio
+
+from config.settings import Settings
+from orders.store import DraftStore
+from stream import metrics
+from stream.batching import take_batches
+from stream.pipeline import Backoff, CommentPipeline, Record
+
+log = logging.getLogger("chotdon.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """The knobs that mattered for throughput (benchmarks/README.md says how much)."""
+
+    batch_size: int = 500  # records per store call; one FCALL per livestream per batch
+    batch_within: float = 0.01  # seconds to wait for a batch to fill before taking it
+    max_poll_records: int = 2000
+    buffer_maxsize: int = 4000
+
+
+def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
+    tuning = tuning or Tuning()
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.comment_partitions,
+        web_enabled=False,
+        store="memory://",
+        datadir=str(settings.stack_dir / "faust"),
+        stream_buffer_maxsize=tuning.buffer_maxsize,
+        broker_max_poll_records=tuning.max_poll_records,
+        stream_wait_empty=False,
+        producer_linger=0.005,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        topic_allow_declare=True,
+    )
+    comments = app.topic(
+        settings.topics.comments,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.comment_partitions,
+        internal=False,
+    )
+
+    async def publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+        producer = app.producer
+        futures = [
+            await producer.send(topic, key, value, None, None, None)
+            for topic, key, value in messages
+        ]
+        await asyncio.gather(*futures)
+
+    @app.agent(comments, concurrency=1)  # one actor: faust #606 commits past in-flight events
+    async def comment_agent(stream: Any) -> None:
+        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        store = DraftStore(client)
+        backoff = Backoff()
+        await backoff.call("loading the Redis functions", store.load_functions)
+        pipeline = CommentPipeline(store, publish, settings.topics, backoff)
+        consumer = app.consumer
+        async for events in take_batches(stream, tuning.batch_size, tuning.batch_within):
+            records = [
+                Record(m.topic, m.partition, m.offset, m.key, m.value)
+                for m in (event.message for event in events)
+            ]
+            await pipeline.handle(records)
+            _observe_lag(consumer, events)
+
+    return app
+
+
+def _observe_lag(consumer: Any, events: Sequence[Any]) -> None:
+    last: dict[Any, int] = {}
+    for event in events:
+        last[event.message.tp] = event.message.offset
+    for tp, offset in last.items():
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(0, highwater - offset - 1))

@@ -1,0 +1,60 @@
+"""Batches from a faust stream that are acknowledged only once they have been processed.
+
+faust's own `Stream.take_events` acks its buffer in a `finally`: when the agent raises, or is
+cancelled at shutdown while it waits for Redis, the batch is acked anyway, its offsets are
+committed, and the comments are lost (NOTES.md, "faust-streaming traps"). This is the same
+buffering with one difference: the acks run after the `yield` returns, which happens only when
+the caller asks for the next batch, that is, when it has finished this one. A batch abandoned
+by an exception or a cancellation stays unacknowledged, and Kafka delivers it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+
+async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterator[Sequence[Any]]:
+    """Yield lists of up to `max_size` events, or fewer after `within` seconds of waiting."""
+    events: list[Any] = []
+    full = asyncio.Event()
+    drained = asyncio.Event()
+    consuming: asyncio.Future[None] | None = None
+
+    async def add_to_buffer(value: Any) -> Any:
+        nonlocal consuming
+        if consuming is not None:
+            try:
+                await consuming  # the caller is reading the buffer: wait until it is done
+            finally:
+                consuming = None
+        event = stream.current_event
+        if event is None:  # pragma: no cover - faust always sets it for a processor
+            raise RuntimeError("no current event in the take buffer")
+        events.append(event)
+        if len(events) >= max_size:
+            full.set()
+            drained.clear()
+            await stream.wait(drained)  # never hold more than max_size events
+        return value
+
+    stream.enable_acks = False  # this generator acks, and only what was processed
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    loop = asyncio.get_running_loop()
+    while not stream.should_stop:
+        await stream.wait_for_stopped(full, timeout=within)
+        if not events:
+            continue
+        consuming = loop.create_future()
+        batch = list(events)
+        yield batch
+        # Reached only when the caller came back for more: the batch is done.
+        for event in batch:
+            await stream.ack(event)
+        events.clear()
+        if not consuming.done():
+            consuming.set_result(None)
+        full.clear()
+        drained.set()

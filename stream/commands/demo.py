@@ -1,0 +1,139 @@
+"""`chotdon demo`: a whole livestream from nothing, on the local stack.
+
+Brings the local Kafka and Redis up, starts the sample livestream for the sample shop,
+starts a worker, replays a few thousand generated comments from hundreds of customers, waits
+until every one is applied, and shows the numbered draft orders. Running it again changes
+nothing: the same comments are recognised and not applied twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings, load_settings
+
+DEMO_LIVESTREAM = "live-demo"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="replay a sample livestream end to end", description=__doc__
+    )
+    parser.add_argument("--comments", type=int, default=3000)
+    parser.add_argument("--customers", type=int, default=400)
+    parser.add_argument("--livestream", default=DEMO_LIVESTREAM)
+    parser.add_argument("--show", type=int, default=25, help="drafts to show (default 25)")
+    parser.set_defaults(handler=run)
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    command = [str(Path(sys.executable).with_name("chotdon")), "worker", "--loglevel", "warning"]
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+async def _wait_applied(
+    settings: Settings,
+    shop_id: str,
+    livestream_id: str,
+    last_offset: int,
+    worker: subprocess.Popen[bytes],
+    log_path: Path,
+    limit_seconds: float = 300.0,
+) -> None:
+    from rich.progress import Progress
+
+    from orders.store import DraftStore
+    from stream.cli import UserError
+
+    deadline = time.monotonic() + limit_seconds
+    async with DraftStore.connect(settings.redis) as store:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("worker applying comments", total=last_offset + 1)
+            while True:
+                watermark, _ = await store.progress(shop_id, livestream_id)
+                progress.update(task, completed=watermark + 1)
+                if watermark >= last_offset:
+                    return
+                if worker.poll() is not None:
+                    raise UserError(
+                        f"the worker stopped (exit {worker.returncode}); see {log_path}"
+                    )
+                if time.monotonic() > deadline:
+                    raise UserError(
+                        f"comments not applied after {limit_seconds:.0f}s; see {log_path}"
+                    )
+                await asyncio.sleep(0.2)
+
+
+async def _register(settings: Settings, livestream_id: str) -> str:
+    from config.loader import load_shop
+    from orders.store import DraftStore
+    from stream.samples import DEMO_SHOP
+
+    shop = load_shop(DEMO_SHOP)
+    async with DraftStore.connect(settings.redis) as store:
+        await store.load_functions()
+        await store.register_shop(shop, livestream_id)
+    return shop.shop.id
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from stream.commands.drafts import load_drafts, print_table
+    from stream.commands.replay import produce
+    from stream.samples import generate
+    from stream.stack import stack_up
+
+    console = Console(stderr=True)
+    settings = load_settings()
+    console.print("[bold]1.[/] local stack (Kafka + Redis)")
+    stack_up(settings)
+    console.print(f"[bold]2.[/] livestream [cyan]{args.livestream}[/] for the sample shop")
+    shop_id = asyncio.run(_register(settings, args.livestream))
+    comments = generate(
+        args.comments, args.customers, livestream_id=args.livestream, shop_id=shop_id
+    )
+    demo_dir = settings.stack_dir / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    sample = demo_dir / f"{args.livestream}.jsonl"
+    sample.write_bytes(b"".join(c.to_json() + b"\n" for c in comments))
+    log_path = demo_dir / "worker.log"
+    console.print(f"[bold]3.[/] worker (log: {log_path})")
+    worker = _start_worker(settings, log_path)
+    try:
+        console.print(f"[bold]4.[/] replaying {len(comments)} comments ({sample})")
+        offsets = asyncio.run(produce(settings, comments, rate=None, now=False, quiet=False))
+        last = max(offset for _, offset in offsets)
+        asyncio.run(_wait_applied(settings, shop_id, args.livestream, last, worker, log_path))
+    finally:
+        _stop_worker(worker)
+    drafts = asyncio.run(load_drafts(settings.redis, args.livestream))
+    print_table(args.livestream, drafts[: args.show], total=len(drafts))
+    waiting = sum(1 for d in drafts for line in d["lines"] if line["waitlist"] is not None)
+    unknown = sum(1 for d in drafts for line in d["lines"] if line["status"] == "unknown_code")
+    console.print(
+        f"{len(drafts)} drafts (showing {min(args.show, len(drafts))}); {waiting} lines "
+        f"waiting for stock; {unknown} unknown-code lines for staff to re-pick.\n"
+        f"All of them: chotdon drafts --livestream {args.livestream} [--json]"
+    )
+    return 0

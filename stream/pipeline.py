@@ -1,0 +1,296 @@
+"""The comment pipeline: Kafka records in, draft orders applied in Redis, events out.
+
+Independent of faust, so it can be driven by the agent, a benchmark or a test alike. One
+`handle` call per batch: decode every record (bad ones become dead letters), group by
+livestream, parse with the livestream's compiled grammar, apply each group with one store
+call, then publish the draft events and dead letters and wait until Kafka has them. Only then
+does `handle` return, and only then may the caller acknowledge the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import orjson
+import redis.exceptions
+from pydantic import ValidationError
+
+from config.loader import ConfigError, validate_document
+from config.settings import Topics
+from config.shop import ShopConfig
+from orders.events import CommentEvent
+from parsers import Grammar, compile_grammar
+from stream import metrics
+from stream.messages import (
+    Comment,
+    DeadLetter,
+    DeadLetterReason,
+    describe_error,
+    draft_event_json,
+)
+
+log = logging.getLogger("chotdon.pipeline")
+T = TypeVar("T")
+
+# Redis being unreachable is worth waiting for; anything else from the store is not.
+STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    ConnectionError,
+    OSError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class LivestreamInfo(Protocol):
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def config_version(self) -> int: ...
+    @property
+    def shop_config_json(self) -> bytes: ...
+
+
+class CommentStore(Protocol):
+    async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None: ...
+
+    async def apply_comments(
+        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+    ) -> list[dict[str, Any]]: ...
+
+
+# Produce (topic, key, value) messages and return once Kafka acknowledged all of them.
+Publisher = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+
+
+class Backoff:
+    """Exponential backoff for store calls: 0.1 s doubling up to `ceiling` seconds."""
+
+    def __init__(self, first: float = 0.1, ceiling: float = 5.0) -> None:
+        self.first = first
+        self.ceiling = ceiling
+
+    async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        delay = self.first
+        attempt = 0
+        while True:
+            try:
+                result = await operation()
+            except STORE_UNAVAILABLE as exc:
+                attempt += 1
+                metrics.STORE_RETRIES.inc()
+                log.warning(
+                    "Redis unreachable during %s (%s: %s); retry %d in %.1fs. "
+                    "The batch stays unacknowledged until it is applied.",
+                    what,
+                    type(exc).__name__,
+                    exc,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.ceiling)
+                continue
+            if attempt:
+                log.warning("Redis is back: %s succeeded after %d retries", what, attempt)
+            return result
+
+
+class CommentPipeline:
+    def __init__(
+        self,
+        store: CommentStore,
+        publish: Publisher,
+        topics: Topics,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self.topics = topics
+        self.backoff = backoff or Backoff()
+        self._grammars: dict[str, tuple[int, Grammar]] = {}
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        metrics.BATCH_SIZE.observe(len(records))
+        metrics.COMMENTS_IN.inc(len(records))
+        outgoing: list[tuple[str, bytes | None, bytes]] = []
+        groups: dict[str, list[tuple[Record, Comment]]] = {}
+        for record in records:
+            comment = self._decode(record, outgoing)
+            if comment is not None:
+                groups.setdefault(comment.livestream_id, []).append((record, comment))
+        for livestream_id, entries in groups.items():
+            await self._apply_group(livestream_id, entries, outgoing)
+        if outgoing:
+            await self.publish(outgoing)
+
+    # -- decoding -----------------------------------------------------------------------
+
+    def _decode(
+        self, record: Record, outgoing: list[tuple[str, bytes | None, bytes]]
+    ) -> Comment | None:
+        if record.value is None:
+            self._dead(record, DeadLetterReason.UNDECODABLE, "the record has no value", outgoing)
+            return None
+        try:
+            return Comment.from_json(record.value)
+        except ValidationError as exc:
+            reason, detail = _classify(record.value, exc)
+            self._dead(record, reason, detail, outgoing)
+            return None
+
+    def _dead(
+        self,
+        record: Record,
+        reason: str,
+        detail: str,
+        outgoing: list[tuple[str, bytes | None, bytes]],
+    ) -> None:
+        metrics.DEAD_LETTERS.labels(reason).inc()
+        letter = DeadLetter.of_record(
+            reason,
+            detail,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+        )
+        log.info(
+            "dead letter %s@%d:%d: %s (%s)",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            detail,
+        )
+        outgoing.append((self.topics.dead_letters, record.key, letter.to_json()))
+
+    # -- applying -----------------------------------------------------------------------
+
+    async def _grammar(self, livestream_id: str) -> tuple[LivestreamInfo | None, Grammar | None]:
+        info = await self.backoff.call(
+            f"reading livestream {livestream_id}",
+            lambda: self.store.livestream_info(livestream_id),
+        )
+        if info is None:
+            return None, None
+        cached = self._grammars.get(livestream_id)
+        if cached is not None and cached[0] == info.config_version:
+            return info, cached[1]
+        shop = validate_document(
+            ShopConfig, orjson.loads(info.shop_config_json), f"livestream {livestream_id}"
+        )
+        grammar = compile_grammar(shop)
+        self._grammars[livestream_id] = (info.config_version, grammar)
+        return info, grammar
+
+    async def _apply_group(
+        self,
+        livestream_id: str,
+        entries: list[tuple[Record, Comment]],
+        outgoing: list[tuple[str, bytes | None, bytes]],
+    ) -> None:
+        try:
+            info, grammar = await self._grammar(livestream_id)
+        except ConfigError as exc:
+            for record, _ in entries:
+                self._dead(record, "invalid_livestream_config", str(exc), outgoing)
+            return
+        if info is None or grammar is None:
+            detail = (
+                f"livestream {livestream_id!r} was never started "
+                f"(chotdon live start --livestream {livestream_id} ...)"
+            )
+            for record, _ in entries:
+                self._dead(record, DeadLetterReason.UNKNOWN_LIVESTREAM, detail, outgoing)
+            return
+        events: list[CommentEvent] = []
+        for record, comment in entries:
+            if comment.shop_id != info.shop_id:
+                detail = (
+                    f"comment for shop {comment.shop_id!r} but livestream "
+                    f"{livestream_id!r} belongs to shop {info.shop_id!r}"
+                )
+                self._dead(record, "shop_mismatch", detail, outgoing)
+                continue
+            events.append(_event(record, comment, grammar))
+        if not events:
+            return
+        started = time.perf_counter()
+        changed = await self.backoff.call(
+            f"applying {len(events)} comments of livestream {livestream_id}",
+            lambda: self.store.apply_comments(info.shop_id, livestream_id, events),
+        )
+        metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+        _observe_applied(entries, livestream_id, changed)
+        key = livestream_id.encode()
+        by_user: dict[str | None, list[str]] = {}
+        for event in events:
+            by_user.setdefault(event.user_id, []).append(event.comment_id)
+        now = datetime.now(UTC)
+        for draft in changed:
+            comment_ids = by_user.get(draft["customer"]["user_id"], [])
+            value = draft_event_json(info.shop_id, livestream_id, draft, comment_ids, now)
+            outgoing.append((self.topics.draft_events, key, value))
+        metrics.DRAFT_EVENTS.inc(len(changed))
+
+
+def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
+    result = grammar.parse(comment.text, comment.id)
+    metrics.PARSED.labels(result.intent).inc()
+    for item in result.items:
+        metrics.ITEMS.labels(item.status).inc()
+    return CommentEvent(
+        comment_id=comment.id,
+        offset=record.offset,
+        platform=comment.platform,
+        user_id=comment.user_id,
+        user_name=comment.user_name,
+        created_at=comment.created_at.isoformat(),
+        intent=result.intent,
+        phone=result.phone,
+        items=tuple(result.items),
+    )
+
+
+def _observe_applied(
+    entries: list[tuple[Record, Comment]], livestream_id: str, changed: list[dict[str, Any]]
+) -> None:
+    now = time.time()
+    for _, comment in entries:
+        metrics.END_TO_END_SECONDS.observe(max(0.0, now - comment.created_at.timestamp()))
+    lines = waiting = 0
+    for draft in changed:
+        for line in draft["lines"]:
+            lines += 1
+            waiting += line["qty"] - line["reserved"] if line["waitlist"] is not None else 0
+        if draft.get("created_in_batch"):
+            metrics.DRAFTS_CREATED.inc()
+    metrics.LINES.labels(livestream_id).set(lines)
+    metrics.WAITLISTED_UNITS.labels(livestream_id).set(waiting)
+
+
+def _classify(value: bytes, exc: ValidationError) -> tuple[str, str]:
+    if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return DeadLetterReason.UNDECODABLE, f"not UTF-8 text: {bad.reason} at byte {bad.start}"
+        return DeadLetterReason.INVALID_JSON, describe_error(exc)
+    return DeadLetterReason.INVALID_COMMENT, describe_error(exc)
