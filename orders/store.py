@@ -42,6 +42,13 @@ class LivestreamInfo:
     shop_config_json: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    changed: list[Json]  # drafts this batch changed, by seq
+    redelivered: list[Json]  # unchanged drafts of customers whose records came again
+    created: int  # drafts this batch created (sequence numbers given)
+
+
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
     for value in (shop_id, livestream_id):
         if not _ID_RE.match(value):
@@ -167,12 +174,20 @@ class DraftStore:
         self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
     ) -> list[Json]:
         """Apply one batch atomically; return the drafts it changed, by seq."""
+        return (await self.apply_batch(shop_id, livestream_id, events)).changed
+
+    async def apply_batch(
+        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+    ) -> Applied:
+        """Apply one batch atomically: the drafts it changed, the current drafts of the
+        customers of redelivered records (at or below the watermark), drafts created."""
         if not events:
-            return []
+            return Applied([], [], 0)
         validate_events(events)
         prefix = livestream_prefix(shop_id, livestream_id)
         raw = await self._fcall("chotdon_apply", f"{prefix}:meta", encode_events(events))
-        return _drafts_of(raw)
+        changed, redelivered, created = raw
+        return Applied(_drafts_of(changed), _drafts_of(redelivered), int(created))
 
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)

@@ -25,6 +25,7 @@ from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
 from orders.events import CommentEvent
+from orders.store import Applied
 from parsers import Grammar, compile_grammar
 from stream import metrics
 from stream.messages import (
@@ -69,9 +70,9 @@ class LivestreamInfo(Protocol):
 class CommentStore(Protocol):
     async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None: ...
 
-    async def apply_comments(
+    async def apply_batch(
         self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
-    ) -> list[dict[str, Any]]: ...
+    ) -> Applied: ...
 
 
 # Produce (topic, key, value) messages and return once Kafka acknowledged all of them.
@@ -233,22 +234,25 @@ class CommentPipeline:
         if not events:
             return
         started = time.perf_counter()
-        changed = await self.backoff.call(
+        applied = await self.backoff.call(
             f"applying {len(events)} comments of livestream {livestream_id}",
-            lambda: self.store.apply_comments(info.shop_id, livestream_id, events),
+            lambda: self.store.apply_batch(info.shop_id, livestream_id, events),
         )
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
-        _observe_applied(entries, livestream_id, changed)
+        metrics.DRAFTS_CREATED.inc(applied.created)
+        _observe_applied(entries, livestream_id, applied.changed)
         key = livestream_id.encode()
         by_user: dict[str | None, list[str]] = {}
         for event in events:
             by_user.setdefault(event.user_id, []).append(event.comment_id)
         now = datetime.now(UTC)
-        for draft in changed:
+        # Redelivered drafts go out again: their first events may have been lost with a
+        # worker that crashed after Redis applied the batch but before Kafka had the events.
+        for draft in (*applied.changed, *applied.redelivered):
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
             value = draft_event_json(info.shop_id, livestream_id, draft, comment_ids, now)
             outgoing.append((self.topics.draft_events, key, value))
-        metrics.DRAFT_EVENTS.inc(len(changed))
+        metrics.DRAFT_EVENTS.inc(len(applied.changed) + len(applied.redelivered))
 
 
 def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
@@ -280,8 +284,6 @@ def _observe_applied(
         for line in draft["lines"]:
             lines += 1
             waiting += line["qty"] - line["reserved"] if line["waitlist"] is not None else 0
-        if draft.get("created_in_batch"):
-            metrics.DRAFTS_CREATED.inc()
     metrics.LINES.labels(livestream_id).set(lines)
     metrics.WAITLISTED_UNITS.labels(livestream_id).set(waiting)
 

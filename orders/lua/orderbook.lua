@@ -679,22 +679,46 @@ local function distinct_users_and_codes(live, fresh)
   return users, codes
 end
 
+-- The current drafts of the customers of records at or below the watermark: a redelivery
+-- after a crash between this call and the publishing of its draft events. Their events are
+-- published again, so none is lost; the drafts themselves do not change.
+local function redelivered_views(again)
+  if #again == 0 then return {} end
+  prefetch(USERS, K.users, again)
+  local seqs = {}
+  for _, user in ipairs(again) do
+    local c = USERS[user]
+    if c and c.d and not CHANGED[user] then seqs[#seqs + 1] = c.d.seq end
+  end
+  if #seqs == 0 then return {} end
+  local views = read_many('HMGET', K.view, seqs)
+  local out = {}
+  for _, v in ipairs(views) do
+    if v then out[#out + 1] = v end
+  end
+  return out
+end
+
 local function apply(keys, args)
   reset(keys[1])
   local wm, open = load_meta(keys[1])
+  local seq_before = SEQ
   local events = decode_json(args[1], 'ARGV[1]')
   for i, e in ipairs(events) do
     local problem = event_problem(e)
     if problem then fail('bad event ' .. i .. ': ' .. problem) end
   end
-  local live = {}
+  local live, again, seen_again = {}, {}, {}
   for _, e in ipairs(events) do
     if e[2] > wm then
       wm = e[2]
       live[#live + 1] = e
+    elseif e[3] ~= NULL and not seen_again[e[3]] then
+      seen_again[e[3]] = true
+      again[#again + 1] = e[3]
     end
   end
-  if #live == 0 then return {} end
+  if #live == 0 then return { {}, redelivered_views(again), 0 } end
   local ids = {}
   for i, e in ipairs(live) do ids[i] = e[1] end
   local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
@@ -724,7 +748,7 @@ local function apply(keys, args)
   if #new_ids > 0 then call_each_chunk('SADD', K.seen, new_ids, CHUNK) end
   if #unattr > 0 then call_each_chunk('RPUSH', K.unattr, unattr, CHUNK) end
   redis.call('HSET', K.meta, 'wm', FMT('%d', wm))
-  return out
+  return { out, redelivered_views(again), SEQ - seq_before }
 end
 
 -- chotdon_register -----------------------------------------------------------------------

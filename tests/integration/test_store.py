@@ -177,6 +177,26 @@ async def test_draft_by_seq(store: DraftStore) -> None:
     assert await store.draft(S.SHOP, "l1", 2) == changed[1]
 
 
+async def test_a_redelivered_batch_returns_its_customers_drafts_unchanged(
+    store: DraftStore,
+) -> None:
+    await _register(store, "l1", S.CATALOGUE, "ignore")
+    feed = S.Feed()
+    batch = [
+        feed("u1", "order", S.item("MP10")),
+        feed("u2", "order", S.item("MP10")),
+        feed("u1", "none"),
+    ]
+    first = await store.apply_batch(S.SHOP, "l1", batch)
+    assert (len(first.changed), first.redelivered, first.created) == (2, [], 2)
+    before = await _state(store, "l1")
+    again = await store.apply_batch(S.SHOP, "l1", batch)
+    # nothing changes, but the drafts come back so their events can be published again
+    assert (again.changed, again.created) == ([], 0)
+    assert again.redelivered == first.changed
+    assert await _state(store, "l1") == before
+
+
 async def test_bad_input_leaves_no_trace(store: DraftStore, client: redis.asyncio.Redis) -> None:
     """The Lua function validates everything before writing (the Python check is bypassed)."""
     await _register(store, "l1", S.CATALOGUE, "ignore")
