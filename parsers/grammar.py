@@ -129,13 +129,17 @@ class Grammar:
     def _lex(self, text: str) -> list[Lexeme]:
         raw: list[tuple[str, str, int, bool]] = []  # text, separator before, chunk, money
         chunk = 0
-        end = 0
-        for match in _TOKEN_RE.finditer(text):
-            separator = text[end : match.start()]
-            if separator and (not separator.isspace() or "\n" in separator):
+        # one C-level split gives [separator, money, word, separator, money, word, ..., tail]
+        parts = _TOKEN_RE.split(text)
+        for at in range(0, len(parts) - 1, 3):
+            separator = parts[at]
+            if separator and (separator != " " and (not separator.isspace() or "\n" in separator)):
                 chunk += 1
-            raw.append((match.group(), separator, chunk, match.group("money") is not None))
-            end = match.end()
+            money = parts[at + 1]
+            if money is None:
+                raw.append((parts[at + 2], separator, chunk, False))
+            else:
+                raw.append((money, separator, chunk, True))
 
         lexemes: list[Lexeme] = []
         index = 0
