@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from config.settings import Settings
 from orders.store import DraftStore
 from stream import metrics
 from stream.batching import take_batches
-from stream.pipeline import Backoff, CommentPipeline, Record
+from stream.pipeline import Backoff, CommentPipeline, Prepared, Record
 
 log = logging.getLogger("chotdon.worker")
 
@@ -74,13 +75,32 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
         await backoff.call("loading the Redis functions", store.load_functions)
         pipeline = CommentPipeline(store, publish, settings.topics, backoff)
         consumer = app.consumer
-        async for events in take_batches(stream, tuning.batch_size, tuning.batch_within):
-            records = [
-                Record(m.topic, m.partition, m.offset, m.key, m.value)
-                for m in (event.message for event in events)
-            ]
-            await pipeline.handle(records)
+
+        async def commit_then_ack(prepared: Prepared, events: Sequence[Any]) -> None:
+            await pipeline.commit(prepared)
+            for event in events:
+                await stream.ack(event)
             _observe_lag(consumer, events)
+
+        # While Redis applies batch N (on the other core), this loop parses batch N+1. At most
+        # one batch is in flight, and it is acked only after Redis and Kafka have it, in order.
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            async for events in take_batches(stream, tuning.batch_size, tuning.batch_within):
+                records = [
+                    Record(m.topic, m.partition, m.offset, m.key, m.value)
+                    for m in (event.message for event in events)
+                ]
+                prepared = await pipeline.prepare(records)
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(commit_then_ack(prepared, events))
+        finally:
+            if in_flight is not None and not in_flight.done():
+                # shutting down: let the last batch finish if Redis answers, else leave it
+                # unacknowledged for the next worker
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(in_flight, timeout=10)
 
     return app
 

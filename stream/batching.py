@@ -1,11 +1,12 @@
-"""Batches from a faust stream that are acknowledged only once they have been processed.
+"""Batches from a faust stream that are acknowledged only by whoever processed them.
 
 faust's own `Stream.take_events` acks its buffer in a `finally`: when the agent raises, or is
 cancelled at shutdown while it waits for Redis, the batch is acked anyway, its offsets are
 committed, and the comments are lost (NOTES.md, "faust-streaming traps"). This is the same
-buffering with one difference: the acks run after the `yield` returns, which happens only when
-the caller asks for the next batch, that is, when it has finished this one. A batch abandoned
-by an exception or a cancellation stays unacknowledged, and Kafka delivers it again.
+buffering, but it never acks: the caller calls `stream.ack(event)` for each event once the
+batch is applied and published. That also lets the caller ack a batch later, from the task
+that commits it while the next batch is being parsed. A batch abandoned by an exception or a
+cancellation stays unacknowledged, and Kafka delivers it again.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterat
             await stream.wait(drained)  # never hold more than max_size events
         return value
 
-    stream.enable_acks = False  # this generator acks, and only what was processed
+    stream.enable_acks = False  # the caller acks, and only what it processed
     stream.add_processor(add_to_buffer)
     stream._enable_passive(aiter(stream.channel))
     loop = asyncio.get_running_loop()
@@ -50,9 +51,6 @@ async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterat
         consuming = loop.create_future()
         batch = list(events)
         yield batch
-        # Reached only when the caller came back for more: the batch is done.
-        for event in batch:
-            await stream.ack(event)
         events.clear()
         if not consuming.done():
             consuming.set_result(None)

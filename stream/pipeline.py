@@ -112,7 +112,28 @@ class Backoff:
             return result
 
 
+@dataclass(slots=True)
+class Group:
+    """One livestream's share of a batch, parsed and ready for one store call."""
+
+    shop_id: str
+    livestream_id: str
+    comments: list[Comment]
+    events: list[CommentEvent]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch after the CPU work (decode, parse), before the I/O (store, Kafka)."""
+
+    groups: list[Group]
+    outgoing: list[tuple[str, bytes | None, bytes]]  # dead letters so far
+
+
 class CommentPipeline:
+    """`prepare` (decode, parse) then `commit` (store, publish). The agent overlaps the
+    preparing of one batch with the committing of the previous one; `handle` does both."""
+
     def __init__(
         self,
         store: CommentStore,
@@ -127,16 +148,29 @@ class CommentPipeline:
         self._grammars: dict[str, tuple[int, Grammar]] = {}
 
     async def handle(self, records: Sequence[Record]) -> None:
+        await self.commit(await self.prepare(records))
+
+    async def prepare(self, records: Sequence[Record]) -> Prepared:
         metrics.BATCH_SIZE.observe(len(records))
         metrics.COMMENTS_IN.inc(len(records))
         outgoing: list[tuple[str, bytes | None, bytes]] = []
-        groups: dict[str, list[tuple[Record, Comment]]] = {}
+        by_livestream: dict[str, list[tuple[Record, Comment]]] = {}
         for record in records:
             comment = self._decode(record, outgoing)
             if comment is not None:
-                groups.setdefault(comment.livestream_id, []).append((record, comment))
-        for livestream_id, entries in groups.items():
-            await self._apply_group(livestream_id, entries, outgoing)
+                by_livestream.setdefault(comment.livestream_id, []).append((record, comment))
+        groups = []
+        for livestream_id, entries in by_livestream.items():
+            group = await self._parse_group(livestream_id, entries, outgoing)
+            if group is not None:
+                groups.append(group)
+        return Prepared(groups, outgoing)
+
+    async def commit(self, prepared: Prepared) -> None:
+        """Apply every group, then publish; returns once Kafka has every message."""
+        outgoing = prepared.outgoing
+        for group in prepared.groups:
+            await self._apply_group(group, outgoing)
         if outgoing:
             await self.publish(outgoing)
 
@@ -182,7 +216,7 @@ class CommentPipeline:
         )
         outgoing.append((self.topics.dead_letters, record.key, letter.to_json()))
 
-    # -- applying -----------------------------------------------------------------------
+    # -- parsing ------------------------------------------------------------------------
 
     async def _grammar(self, livestream_id: str) -> tuple[LivestreamInfo | None, Grammar | None]:
         info = await self.backoff.call(
@@ -201,18 +235,18 @@ class CommentPipeline:
         self._grammars[livestream_id] = (info.config_version, grammar)
         return info, grammar
 
-    async def _apply_group(
+    async def _parse_group(
         self,
         livestream_id: str,
         entries: list[tuple[Record, Comment]],
         outgoing: list[tuple[str, bytes | None, bytes]],
-    ) -> None:
+    ) -> Group | None:
         try:
             info, grammar = await self._grammar(livestream_id)
         except ConfigError as exc:
             for record, _ in entries:
                 self._dead(record, "invalid_livestream_config", str(exc), outgoing)
-            return
+            return None
         if info is None or grammar is None:
             detail = (
                 f"livestream {livestream_id!r} was never started "
@@ -220,8 +254,8 @@ class CommentPipeline:
             )
             for record, _ in entries:
                 self._dead(record, DeadLetterReason.UNKNOWN_LIVESTREAM, detail, outgoing)
-            return
-        events: list[CommentEvent] = []
+            return None
+        group = Group(info.shop_id, livestream_id, [], [])
         for record, comment in entries:
             if comment.shop_id != info.shop_id:
                 detail = (
@@ -230,17 +264,24 @@ class CommentPipeline:
                 )
                 self._dead(record, "shop_mismatch", detail, outgoing)
                 continue
-            events.append(_event(record, comment, grammar))
-        if not events:
-            return
+            group.comments.append(comment)
+            group.events.append(_event(record, comment, grammar))
+        return group if group.events else None
+
+    # -- applying -----------------------------------------------------------------------
+
+    async def _apply_group(
+        self, group: Group, outgoing: list[tuple[str, bytes | None, bytes]]
+    ) -> None:
+        shop_id, livestream_id, events = group.shop_id, group.livestream_id, group.events
         started = time.perf_counter()
         applied = await self.backoff.call(
             f"applying {len(events)} comments of livestream {livestream_id}",
-            lambda: self.store.apply_batch(info.shop_id, livestream_id, events),
+            lambda: self.store.apply_batch(shop_id, livestream_id, events),
         )
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
         metrics.DRAFTS_CREATED.inc(applied.created)
-        _observe_applied(entries, livestream_id, applied.changed)
+        _observe_applied(group.comments, livestream_id, applied.changed)
         key = livestream_id.encode()
         by_user: dict[str | None, list[str]] = {}
         for event in events:
@@ -250,7 +291,7 @@ class CommentPipeline:
         # worker that crashed after Redis applied the batch but before Kafka had the events.
         for draft in (*applied.changed, *applied.redelivered):
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
-            value = draft_event_json(info.shop_id, livestream_id, draft, comment_ids, now)
+            value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now)
             outgoing.append((self.topics.draft_events, key, value))
         metrics.DRAFT_EVENTS.inc(len(applied.changed) + len(applied.redelivered))
 
@@ -274,10 +315,10 @@ def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
 
 
 def _observe_applied(
-    entries: list[tuple[Record, Comment]], livestream_id: str, changed: list[dict[str, Any]]
+    comments: list[Comment], livestream_id: str, changed: list[dict[str, Any]]
 ) -> None:
     now = time.time()
-    for _, comment in entries:
+    for comment in comments:
         metrics.END_TO_END_SECONDS.observe(max(0.0, now - comment.created_at.timestamp()))
     lines = waiting = 0
     for draft in changed:
