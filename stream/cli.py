@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "stream.commands.live",
     "stream.commands.worker",
     "stream.commands.replay",
+    "stream.commands.ingest",
     "stream.commands.drafts",
     "stream.commands.parse",
 ]
