@@ -47,7 +47,8 @@ class OrderBook:
         self.livestream_id = livestream_id
         self.repeat_comment: RepeatRule = repeat_comment
         self.is_open = open_for_orders
-        self.watermark = -1
+        # offsets are per Kafka partition: one watermark for each partition comments came from
+        self.watermarks: dict[int, int] = {}
         self.last_seq = 0
         self._products: dict[str, Product] = dict(products)
         self._held: dict[str, int] = {}  # units reserved by live lines, per product code
@@ -92,12 +93,17 @@ class OrderBook:
     def close(self) -> None:
         self.is_open = False
 
+    @property
+    def watermark(self) -> int:
+        """The highest watermark over the partitions (-1 before any comment)."""
+        return max(self.watermarks.values(), default=-1)
+
     # -- one comment -------------------------------------------------------------------------
 
     def _apply_one(self, event: CommentEvent) -> None:
-        if event.offset <= self.watermark:
+        if event.offset <= self.watermarks.get(event.partition, -1):
             return
-        self.watermark = event.offset
+        self.watermarks[event.partition] = event.offset
         if event.comment_id in self._seen:
             return
         self._seen.add(event.comment_id)

@@ -31,6 +31,7 @@ class CommentEvent:
     intent: Intent
     phone: str | None
     items: tuple[ParsedItem, ...]
+    partition: int = 0  # Kafka partition of the record: offsets are per partition
 
 
 def _is_int(value: object) -> bool:
@@ -71,6 +72,7 @@ def _event_problem(event: CommentEvent) -> str | None:
         (event.intent in _INTENTS, f"unknown intent {event.intent!r}"),
         (event.phone is None or isinstance(event.phone, str), "phone is not text"),
         (isinstance(event.items, tuple), "items is not a tuple"),
+        (_is_int(event.partition) and event.partition >= 0, "partition is not a natural number"),
     )  # fmt: skip
     for ok, problem in checks:
         if not ok:

@@ -33,6 +33,22 @@ class StoreError(RuntimeError):
     """The store refused a call (bad input, unknown livestream); nothing was written."""
 
 
+class StoreBusy(StoreError):
+    """Redis cannot take writes for now (out of memory, a read-only replica after a failover,
+    busy with a script, loading its data); nothing was written. Worth retrying."""
+
+
+# Error-reply prefixes of a server that cannot serve now but will (redis.io "Error replies").
+_TRANSIENT = ("OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
+
+
+def _refusal(exc: ResponseError) -> StoreError:
+    message = str(exc)
+    if message.split(" ", 1)[0] in _TRANSIENT:
+        return StoreBusy(message)
+    return StoreError(message)
+
+
 @dataclass(frozen=True, slots=True)
 class LivestreamInfo:
     shop_id: str
@@ -64,7 +80,7 @@ def registry_key(livestream_id: str) -> str:
 def encode_events(events: Sequence[CommentEvent]) -> bytes:
     return orjson.dumps([
         [e.comment_id, e.offset, e.user_id, e.user_name, e.created_at, e.intent, e.phone,
-         [[i.code, i.qty, i.attributes, i.status] for i in e.items], e.platform]
+         [[i.code, i.qty, i.attributes, i.status] for i in e.items], e.platform, e.partition]
         for e in events
     ])  # fmt: skip
 
@@ -105,12 +121,12 @@ class DraftStore:
         except ResponseError as exc:
             # Functions live in the server's data: a fresh server (no persistence) lacks them.
             if "function not found" not in str(exc).lower():
-                raise StoreError(str(exc)) from exc
+                raise _refusal(exc) from exc
         await self.load_functions()
         try:
             return await self._redis.fcall(name, 1, key, *args)
         except ResponseError as exc:
-            raise StoreError(str(exc)) from exc
+            raise _refusal(exc) from exc
 
     async def register_livestream(
         self,
@@ -218,12 +234,21 @@ class DraftStore:
         return [orjson.loads(v) for v in await self._redis.lrange(f"{prefix}:unattr", 0, -1)]
 
     async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
-        """(offset watermark, last sequence number given)."""
+        """(highest offset watermark over the livestream's partitions, last sequence number)."""
+        return await self.progress_of(shop_id, livestream_id, None)
+
+    async def progress_of(
+        self, shop_id: str, livestream_id: str, partition: int | None
+    ) -> tuple[int, int]:
+        """(offset watermark of `partition`, or the highest of all, last sequence number)."""
         meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
-        watermark, seq = await self._redis.hmget(meta, ["wm", "seq"])
-        if watermark is None or seq is None:
+        fields = {_text(k): _text(v) for k, v in (await self._redis.hgetall(meta)).items()}
+        if "seq" not in fields:
             raise StoreError(f"livestream not registered: {meta}")
-        return int(_text(watermark)), int(_text(seq))
+        marks = [int(v) for k, v in fields.items() if k.startswith("wm.")]
+        if partition is not None:
+            marks = [int(fields.get(f"wm.{partition}", -1))]
+        return max(marks, default=-1), int(fields["seq"])
 
 
 def _drafts_of(raw: Any) -> list[Json]:

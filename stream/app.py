@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from stream.batching import take_batches
 from stream.pipeline import Backoff, CommentPipeline, Prepared, Record
 
 log = logging.getLogger("chotdon.worker")
+EXIT_STORE_FAILURE = 70  # EX_SOFTWARE
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
                 if in_flight is not None:
                     await in_flight
                 in_flight = asyncio.ensure_future(commit_then_ack(prepared, events))
+                in_flight.add_done_callback(_stop_on_store_failure)
         finally:
             if in_flight is not None and not in_flight.done():
                 # shutting down: let the last batch finish if Redis answers, else leave it
@@ -103,6 +106,23 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
                     await asyncio.wait_for(in_flight, timeout=10)
 
     return app
+
+
+def _stop_on_store_failure(done: asyncio.Future[None]) -> None:
+    """A batch the store refused for good (not Redis being down: that is retried) must stop
+    the worker at once and loudly: its batch stays unacknowledged, the group gives its
+    partitions to another worker, and a supervisor sees the exit status. Left to faust, the
+    agent would be restarted without its records and the worker would sit in the group,
+    applying nothing, with its livestreams frozen."""
+    if done.cancelled() or done.exception() is None:
+        return
+    log.critical(
+        "the store refused a batch; stopping the worker without acknowledging it",
+        exc_info=done.exception(),
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(EXIT_STORE_FAILURE)
 
 
 def _observe_lag(consumer: Any, events: Sequence[Any]) -> None:

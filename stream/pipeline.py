@@ -25,7 +25,7 @@ from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
 from orders.events import CommentEvent
-from orders.store import Applied
+from orders.store import Applied, StoreBusy
 from parsers import Grammar, compile_grammar
 from stream import metrics
 from stream.messages import (
@@ -39,8 +39,10 @@ from stream.messages import (
 log = logging.getLogger("chotdon.pipeline")
 T = TypeVar("T")
 
-# Redis being unreachable is worth waiting for; anything else from the store is not.
+# Redis being unreachable or refusing writes for now is worth waiting for; anything else
+# from the store is not.
 STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    StoreBusy,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
@@ -96,8 +98,9 @@ class Backoff:
                 attempt += 1
                 metrics.STORE_RETRIES.inc()
                 log.warning(
-                    "Redis unreachable during %s (%s: %s); retry %d in %.1fs. "
+                    "Redis %s during %s (%s: %s); retry %d in %.1fs. "
                     "The batch stays unacknowledged until it is applied.",
+                    "refusing writes" if isinstance(exc, StoreBusy) else "unreachable",
                     what,
                     type(exc).__name__,
                     exc,
@@ -311,6 +314,7 @@ def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
         intent=result.intent,
         phone=result.phone,
         items=tuple(result.items),
+        partition=record.partition,
     )
 
 

@@ -8,7 +8,8 @@ drafts from the same events. Keep the two in step: a rule changed here and not t
 Key layout. Every key of a livestream shares the hash tag {<shop>:<livestream>} so one call can
 touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are derived from it.
   P = chotdon:{<shop>:<livestream>}
-  P:meta      hash  shop, live, seq (last number given), wm (offset watermark, -1 at start),
+  P:meta      hash  shop, live, seq (last number given), wm.<partition> (offset watermark of
+                    each Kafka partition the livestream's comments came from; absent: -1),
                     open (1/0), repeat (ignore|add), ver (config version), config (shop config
                     JSON), fp (fingerprint of the last registration, for idempotence)
   P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names}}
@@ -18,6 +19,8 @@ touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are deri
   P:view      hash  seq -> the draft as JSON, exactly what the CLI, the API and draft-events show
   P:seen      set   comment ids applied
   P:unattr    list  JSON of comments without a commenter
+  P:recent:<partition>  zset  seq -> the highest offset of the batch that last changed the
+                    draft; a redelivery republishes what changed from its first offset on
 
 A user record is {p=platform, n=name, ph=phone, rep=repeat memory, d=draft}; a draft is
 {seq, st=open|cancelled, ca=created_at, ua=updated_at, cu={p, n, ph} (its own copy: a stopped
@@ -36,9 +39,11 @@ Functions.
   FCALL chotdon_apply    1 P:meta <events JSON>
   FCALL chotdon_stop     1 P:meta
   FCALL_RO chotdon_customers 1 P:meta
-register and apply return the drafts they changed, by seq: an array of JSON objects.
+register returns the drafts it changed, by seq: an array of JSON objects. apply returns
+[changed drafts, redelivered drafts, drafts created]: redelivered drafts are the current
+drafts that batches at or after the first redelivered offset changed (see redelivered_views).
 An event is [comment_id, offset, user_id|null, user_name, created_at, intent, phone|null,
-[[code, qty, {attributes}, status], ...], platform].
+[[code, qty, {attributes}, status], ...], platform, partition].
 
 Nothing is written before the input is validated and every change is computed: the whole call
 works on caches of what it read and writes them back at the end (finish), so a refused batch
@@ -74,7 +79,8 @@ local function reset(meta_key)
   end
   local p = string.sub(meta_key, 1, -6)
   K = { meta = meta_key, products = p .. ':products', held = p .. ':held', q = p .. ':q:',
-    users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr' }
+    users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr',
+    recent = p .. ':recent:' }
   PROD, HELD, HELD_DIRTY, QUEUES = {}, {}, {}, {}
   USERS, DIRTY, CHANGED = {}, {}, {}
 end
@@ -644,6 +650,7 @@ local function event_problem(e)
   if e[7] ~= NULL and type(e[7]) ~= 'string' then return 'phone is not text' end
   if type(e[8]) ~= 'table' then return 'items are not an array' end
   if type(e[9]) ~= 'string' then return 'platform is not text' end
+  if not is_int(e[10]) or e[10] < 0 then return 'partition is not a natural number' end
   for _, it in ipairs(e[8]) do
     local problem = item_problem(it)
     if problem then return problem end
@@ -657,10 +664,26 @@ local function decode_json(raw, what)
 end
 
 local function load_meta(meta_key)
-  local m = redis.call('HMGET', meta_key, 'seq', 'wm', 'open', 'repeat', 'shop', 'live')
+  local m = redis.call('HMGET', meta_key, 'seq', 'open', 'repeat', 'shop', 'live')
   if not m[1] then fail('livestream not registered: ' .. meta_key) end
-  SEQ, REPEAT, SHOP_J, LIVE_J = tonumber(m[1]), m[4], enc(m[5]), enc(m[6])
-  return tonumber(m[2]), m[3] == '1'
+  SEQ, REPEAT, SHOP_J, LIVE_J = tonumber(m[1]), m[3], enc(m[4]), enc(m[5])
+  return m[2] == '1'
+end
+
+-- Offsets are per Kafka partition, and more partitions move a livestream's key to a partition
+-- whose offsets start again at 0: one watermark per partition.
+local function watermarks(events)
+  local wms, names, parts = {}, {}, {}
+  for _, e in ipairs(events) do
+    if not wms[e[10]] then
+      wms[e[10]] = true
+      parts[#parts + 1] = e[10]
+      names[#names + 1] = 'wm.' .. e[10]
+    end
+  end
+  local raw = redis.call('HMGET', K.meta, unpack(names))
+  for i, p in ipairs(parts) do wms[p] = tonumber(raw[i]) or -1 end
+  return wms, parts
 end
 
 -- chotdon_apply --------------------------------------------------------------------------
@@ -679,18 +702,26 @@ local function distinct_users_and_codes(live, fresh)
   return users, codes
 end
 
--- The current drafts of the customers of records at or below the watermark: a redelivery
--- after a crash between this call and the publishing of its draft events. Their events are
--- published again, so none is lost; the drafts themselves do not change.
-local function redelivered_views(again)
-  if #again == 0 then return {} end
-  prefetch(USERS, K.users, again)
-  local seqs = {}
-  for _, user in ipairs(again) do
-    local c = USERS[user]
-    if c and c.d and not CHANGED[user] then seqs[#seqs + 1] = c.d.seq end
+-- What to publish again for records at or below their partition's watermark: a redelivery
+-- after a worker died between this call and the publishing of its draft events. Every draft
+-- changed by a batch that reached the first redelivered offset goes out again (its current
+-- state), so no event is lost, however it changed: the customer's own comment, another's
+-- cancel that served it, the queue moving up.
+local RECENT_SPAN = 100000 -- offsets of history kept per partition: far more than a commit lag
+
+local function redelivered_views(first_again)
+  local seqs, taken = {}, {}
+  for _, x in pairs(CHANGED) do taken[x.seq] = true end
+  for p, first in pairs(first_again) do
+    for _, seq in ipairs(redis.call('ZRANGEBYSCORE', K.recent .. p, first, '+inf')) do
+      if not taken[seq] then
+        taken[seq] = true
+        seqs[#seqs + 1] = seq
+      end
+    end
   end
   if #seqs == 0 then return {} end
+  table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
   local views = read_many('HMGET', K.view, seqs)
   local out = {}
   for _, v in ipairs(views) do
@@ -699,26 +730,44 @@ local function redelivered_views(again)
   return out
 end
 
+local function remember_changes(last_offsets)
+  local members = {}
+  for _, d in pairs(CHANGED) do members[#members + 1] = d.seq end
+  if #members == 0 then return end
+  for p, offset in pairs(last_offsets) do
+    local key = K.recent .. p
+    local args = {}
+    for _, seq in ipairs(members) do
+      args[#args + 1] = offset
+      args[#args + 1] = seq
+    end
+    call_each_chunk('ZADD', key, args, 2 * CHUNK)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. FMT('%d', offset - RECENT_SPAN))
+  end
+end
+
 local function apply(keys, args)
   reset(keys[1])
-  local wm, open = load_meta(keys[1])
+  local open = load_meta(keys[1])
   local seq_before = SEQ
   local events = decode_json(args[1], 'ARGV[1]')
   for i, e in ipairs(events) do
     local problem = event_problem(e)
     if problem then fail('bad event ' .. i .. ': ' .. problem) end
   end
-  local live, again, seen_again = {}, {}, {}
+  local wms, parts = watermarks(events)
+  local live, first_again, last_offsets = {}, {}, {}
   for _, e in ipairs(events) do
-    if e[2] > wm then
-      wm = e[2]
+    local p, offset = e[10], e[2]
+    if offset > wms[p] then
+      wms[p] = offset
+      last_offsets[p] = offset
       live[#live + 1] = e
-    elseif e[3] ~= NULL and not seen_again[e[3]] then
-      seen_again[e[3]] = true
-      again[#again + 1] = e[3]
+    elseif not first_again[p] or offset < first_again[p] then
+      first_again[p] = offset
     end
   end
-  if #live == 0 then return { {}, redelivered_views(again), 0 } end
+  if #live == 0 then return { {}, redelivered_views(first_again), 0 } end
   local ids = {}
   for i, e in ipairs(live) do ids[i] = e[1] end
   local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
@@ -747,8 +796,14 @@ local function apply(keys, args)
   local out = finish()
   if #new_ids > 0 then call_each_chunk('SADD', K.seen, new_ids, CHUNK) end
   if #unattr > 0 then call_each_chunk('RPUSH', K.unattr, unattr, CHUNK) end
-  redis.call('HSET', K.meta, 'wm', FMT('%d', wm))
-  return { out, redelivered_views(again), SEQ - seq_before }
+  local marks = {}
+  for _, p in ipairs(parts) do
+    marks[#marks + 1] = 'wm.' .. p
+    marks[#marks + 1] = FMT('%d', wms[p])
+  end
+  redis.call('HSET', K.meta, unpack(marks))
+  remember_changes(last_offsets)
+  return { out, redelivered_views(first_again), SEQ - seq_before }
 end
 
 -- chotdon_register -----------------------------------------------------------------------
@@ -785,7 +840,7 @@ local function register(keys, args)
   if cur[2] then
     redis.call('HSET', K.meta, 'ver', tonumber(cur[2]) + 1)
   else
-    redis.call('HSET', K.meta, 'shop', shop, 'live', live, 'seq', 0, 'wm', -1, 'open', 1, 'ver', 1)
+    redis.call('HSET', K.meta, 'shop', shop, 'live', live, 'seq', 0, 'open', 1, 'ver', 1)
   end
   redis.call('HSET', K.meta, 'repeat', rep, 'config', config, 'fp', fp)
   load_meta(K.meta)
