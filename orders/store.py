@@ -63,6 +63,14 @@ class Applied:
     changed: list[Json]  # drafts this batch changed, by seq
     redelivered: list[Json]  # unchanged drafts of customers whose records came again
     created: int  # drafts this batch created (sequence numbers given)
+    # seqs of changed drafts whose only change is a waitlist place moving up
+    moved: frozenset[int] = frozenset()
+
+    def to_publish(self) -> list[Json]:
+        """What the agent publishes: changed drafts, less the ones that only moved up a
+        waitlist, then the redelivered ones."""
+        changed = [d for d in self.changed if d["seq"] not in self.moved]
+        return changed + self.redelivered
 
 
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
@@ -202,8 +210,10 @@ class DraftStore:
         validate_events(events)
         prefix = livestream_prefix(shop_id, livestream_id)
         raw = await self._fcall("chotdon_apply", f"{prefix}:meta", encode_events(events))
-        changed, redelivered, created = raw
-        return Applied(_drafts_of(changed), _drafts_of(redelivered), int(created))
+        changed, redelivered, created, moved = raw
+        return Applied(
+            _drafts_of(changed), _drafts_of(redelivered), int(created), frozenset(map(int, moved))
+        )
 
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)

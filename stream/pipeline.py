@@ -292,11 +292,15 @@ class CommentPipeline:
         now = datetime.now(UTC)
         # Redelivered drafts go out again: their first events may have been lost with a
         # worker that crashed after Redis applied the batch but before Kafka had the events.
-        for draft in (*applied.changed, *applied.redelivered):
+        # A draft whose only change is its waitlist place moving up is not published: every
+        # cancel ahead would re-send the whole queue. Its place is current in Redis, and it is
+        # published when its line gets units.
+        published = applied.to_publish()
+        for draft in published:
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
             value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now)
             outgoing.append((self.topics.draft_events, key, value))
-        metrics.DRAFT_EVENTS.inc(len(applied.changed) + len(applied.redelivered))
+        metrics.DRAFT_EVENTS.inc(len(published))
 
 
 def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:

@@ -40,8 +40,10 @@ Functions.
   FCALL chotdon_stop     1 P:meta
   FCALL_RO chotdon_customers 1 P:meta
 register returns the drafts it changed, by seq: an array of JSON objects. apply returns
-[changed drafts, redelivered drafts, drafts created]: redelivered drafts are the current
-drafts that batches at or after the first redelivered offset changed (see redelivered_views).
+[changed drafts, redelivered drafts, drafts created, moved seqs]: redelivered drafts are the
+current drafts that batches at or after the first redelivered offset changed (see
+redelivered_views); moved seqs are the changed drafts whose only change is a waitlist place
+moving up, which the agent does not publish (see orders/README.md).
 An event is [comment_id, offset, user_id|null, user_name, created_at, intent, phone|null,
 [[code, qty, {attributes}, status], ...], platform, partition].
 
@@ -62,6 +64,8 @@ local ID, KEY, CODE, QTY, RES, WL, PRICE, FIXED, CIDS, LAST = 1, 2, 3, 4, 5, 6, 
 
 -- Per-call state, reset at the start of every call (a library's upvalues outlive calls).
 local K, PROD, HELD, HELD_DIRTY, QUEUES, USERS, DIRTY, CHANGED
+-- Drafts whose only change in this call is a waitlist place moving up (someone ahead left).
+local MOVED
 local SEQ, REPEAT, SHOP_J, LIVE_J
 
 local function fail(msg)
@@ -82,7 +86,7 @@ local function reset(meta_key)
     users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr',
     recent = p .. ':recent:' }
   PROD, HELD, HELD_DIRTY, QUEUES = {}, {}, {}, {}
-  USERS, DIRTY, CHANGED = {}, {}, {}
+  USERS, DIRTY, CHANGED, MOVED = {}, {}, {}, {}
 end
 
 -- Chunked multi-key reads and writes ----------------------------------------------------------
@@ -564,6 +568,7 @@ local function refresh_waitlists()
     local l = find_line(d, f[2])
     if l[WL] ~= f[3] then
       l[WL] = f[3]
+      if not CHANGED[f[1]] then MOVED[f[1]] = true end
       CHANGED[f[1]] = d
       DIRTY[f[1]] = true
     end
@@ -616,6 +621,14 @@ local function finish()
   if #views > 0 then call_each_chunk('HSET', K.view, views, 2 * CHUNK) end
   redis.call('HSET', K.meta, 'seq', SEQ)
   return out
+end
+
+-- The seqs of the drafts this call changed only by moving their waitlist place.
+local function moved_seqs()
+  local seqs = {}
+  for user in pairs(MOVED) do seqs[#seqs + 1] = CHANGED[user].seq end
+  table.sort(seqs)
+  return seqs
 end
 
 -- Input validation ---------------------------------------------------------------------------
@@ -732,7 +745,9 @@ end
 
 local function remember_changes(last_offsets)
   local members = {}
-  for _, d in pairs(CHANGED) do members[#members + 1] = d.seq end
+  for user, d in pairs(CHANGED) do
+    if not MOVED[user] then members[#members + 1] = d.seq end
+  end
   if #members == 0 then return end
   for p, offset in pairs(last_offsets) do
     local key = K.recent .. p
@@ -767,7 +782,7 @@ local function apply(keys, args)
       first_again[p] = offset
     end
   end
-  if #live == 0 then return { {}, redelivered_views(first_again), 0 } end
+  if #live == 0 then return { {}, redelivered_views(first_again), 0, {} } end
   local ids = {}
   for i, e in ipairs(live) do ids[i] = e[1] end
   local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
@@ -803,7 +818,7 @@ local function apply(keys, args)
   end
   redis.call('HSET', K.meta, unpack(marks))
   remember_changes(last_offsets)
-  return { out, redelivered_views(first_again), SEQ - seq_before }
+  return { out, redelivered_views(first_again), SEQ - seq_before, moved_seqs() }
 end
 
 -- chotdon_register -----------------------------------------------------------------------
