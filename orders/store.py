@@ -60,17 +60,27 @@ class LivestreamInfo:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    changed: list[Json]  # drafts this batch changed, by seq
-    redelivered: list[Json]  # unchanged drafts of customers whose records came again
+    """What one `chotdon_apply` call did. Drafts stay JSON bytes until asked for: most changed
+    drafts of a busy batch only moved up a waitlist, and the agent never reads those."""
+
+    raw_changed: list[bytes]  # drafts this batch changed, by seq
+    moved: list[bool]  # per changed draft: its only change is a waitlist place moving up
+    raw_redelivered: list[bytes]  # current drafts changed by batches redelivered now
     created: int  # drafts this batch created (sequence numbers given)
-    # seqs of changed drafts whose only change is a waitlist place moving up
-    moved: frozenset[int] = frozenset()
+
+    @property
+    def changed(self) -> list[Json]:
+        return _drafts_of(self.raw_changed)
+
+    @property
+    def redelivered(self) -> list[Json]:
+        return _drafts_of(self.raw_redelivered)
 
     def to_publish(self) -> list[Json]:
         """What the agent publishes: changed drafts, less the ones that only moved up a
         waitlist, then the redelivered ones."""
-        changed = [d for d in self.changed if d["seq"] not in self.moved]
-        return changed + self.redelivered
+        kept = [raw for raw, moved in zip(self.raw_changed, self.moved, strict=True) if not moved]
+        return _drafts_of(kept) + self.redelivered
 
 
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
@@ -206,14 +216,12 @@ class DraftStore:
         """Apply one batch atomically: the drafts it changed, the current drafts of the
         customers of redelivered records (at or below the watermark), drafts created."""
         if not events:
-            return Applied([], [], 0)
+            return Applied([], [], [], 0)
         validate_events(events)
         prefix = livestream_prefix(shop_id, livestream_id)
         raw = await self._fcall("chotdon_apply", f"{prefix}:meta", encode_events(events))
         changed, redelivered, created, moved = raw
-        return Applied(
-            _drafts_of(changed), _drafts_of(redelivered), int(created), frozenset(map(int, moved))
-        )
+        return Applied(list(changed), [m == 1 for m in moved], list(redelivered), int(created))
 
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)

@@ -40,10 +40,10 @@ Functions.
   FCALL chotdon_stop     1 P:meta
   FCALL_RO chotdon_customers 1 P:meta
 register returns the drafts it changed, by seq: an array of JSON objects. apply returns
-[changed drafts, redelivered drafts, drafts created, moved seqs]: redelivered drafts are the
+[changed drafts, redelivered drafts, drafts created, moved flags]: redelivered drafts are the
 current drafts that batches at or after the first redelivered offset changed (see
-redelivered_views); moved seqs are the changed drafts whose only change is a waitlist place
-moving up, which the agent does not publish (see orders/README.md).
+redelivered_views); moved flags say, for each changed draft, whether its only change is a
+waitlist place moving up, which the agent does not publish (see orders/README.md).
 An event is [comment_id, offset, user_id|null, user_name, created_at, intent, phone|null,
 [[code, qty, {attributes}, status], ...], platform, partition].
 
@@ -623,12 +623,15 @@ local function finish()
   return out
 end
 
--- The seqs of the drafts this call changed only by moving their waitlist place.
-local function moved_seqs()
-  local seqs = {}
-  for user in pairs(MOVED) do seqs[#seqs + 1] = CHANGED[user].seq end
-  table.sort(seqs)
-  return seqs
+-- For each changed draft, in the order finish returns them: 1 when its only change is its
+-- waitlist place moving up, else 0.
+local function moved_flags()
+  local changed = {}
+  for user, d in pairs(CHANGED) do changed[#changed + 1] = { d.seq, MOVED[user] and 1 or 0 } end
+  table.sort(changed, function(a, b) return a[1] < b[1] end)
+  local flags = {}
+  for i, x in ipairs(changed) do flags[i] = x[2] end
+  return flags
 end
 
 -- Input validation ---------------------------------------------------------------------------
@@ -818,7 +821,7 @@ local function apply(keys, args)
   end
   redis.call('HSET', K.meta, unpack(marks))
   remember_changes(last_offsets)
-  return { out, redelivered_views(first_again), SEQ - seq_before, moved_seqs() }
+  return { out, redelivered_views(first_again), SEQ - seq_before, moved_flags() }
 end
 
 -- chotdon_register -----------------------------------------------------------------------
