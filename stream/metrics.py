@@ -11,12 +11,12 @@ DRAFTS_CREATED = Counter("chotdon_drafts_created_total", "Draft orders created")
 DRAFT_EVENTS = Counter("chotdon_draft_events_total", "Draft events published")
 LINES = Gauge(
     "chotdon_draft_lines",
-    "Lines of the drafts changed in the latest batch, per livestream",
+    "Lines of the drafts published for the latest batch, per livestream",
     ["livestream"],
 )
 WAITLISTED_UNITS = Gauge(
     "chotdon_waitlisted_units",
-    "Units waiting for stock in the drafts changed in the latest batch, per livestream",
+    "Units waiting for stock in the drafts published for the latest batch, per livestream",
     ["livestream"],
 )
 DEAD_LETTERS = Counter("chotdon_dead_letters_total", "Records sent to dead letters", ["reason"])
