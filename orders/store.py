@@ -253,19 +253,11 @@ class DraftStore:
 
     async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
         """(highest offset watermark over the livestream's partitions, last sequence number)."""
-        return await self.progress_of(shop_id, livestream_id, None)
-
-    async def progress_of(
-        self, shop_id: str, livestream_id: str, partition: int | None
-    ) -> tuple[int, int]:
-        """(offset watermark of `partition`, or the highest of all, last sequence number)."""
         meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
         fields = {_text(k): _text(v) for k, v in (await self._redis.hgetall(meta)).items()}
         if "seq" not in fields:
             raise StoreError(f"livestream not registered: {meta}")
         marks = [int(v) for k, v in fields.items() if k.startswith("wm.")]
-        if partition is not None:
-            marks = [int(fields.get(f"wm.{partition}", -1))]
         return max(marks, default=-1), int(fields["seq"])
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 
 # Characters dropped outright, without leaving a separator, so that an emoji typed inside a
@@ -69,7 +68,3 @@ def normalize(text: str) -> str:
 def strip_diacritics(text: str) -> str:
     """`Đỏ` -> `Do`, `chốt` -> `chot`: a word as typed without a Vietnamese keyboard."""
     return text.translate(_STRIP)
-
-
-# Interning keeps the per-token dictionary lookups of the parser on pointer-equal strings.
-intern = sys.intern

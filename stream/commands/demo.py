@@ -86,13 +86,11 @@ async def _wait_applied(
 
 async def _register(settings: Settings, livestream_id: str) -> str:
     from config.loader import load_shop
-    from orders.store import DraftStore
+    from stream.commands.live import start_livestream
     from stream.samples import DEMO_SHOP
 
     shop = load_shop(DEMO_SHOP)
-    async with DraftStore.connect(settings.redis) as store:
-        await store.load_functions()
-        await store.register_shop(shop, livestream_id)
+    await start_livestream(settings, shop, livestream_id)
     return shop.shop.id
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from config.loader import load_product_group, load_shop
 from config.settings import Settings, load_settings
+from config.shop import ShopConfig
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,17 +37,22 @@ def add_parser(subparsers: Any) -> None:
     stop.set_defaults(handler=run_stop)
 
 
-async def _start(settings: Settings, args: argparse.Namespace) -> str:
+async def start_livestream(settings: Settings, shop: ShopConfig, livestream_id: str) -> None:
+    """Bind (or re-bind, mid-live) a livestream to a shop; publish drafts a stock raise served."""
     from orders.store import DraftStore
 
+    async with DraftStore.connect(settings.redis) as store:
+        await store.load_functions()
+        promoted = await store.register_shop(shop, livestream_id)
+    if promoted:  # more stock served waiting customers: their drafts changed
+        await publish_drafts(settings, shop.shop.id, livestream_id, promoted)
+
+
+async def _start(settings: Settings, args: argparse.Namespace) -> str:
     shop = load_shop(args.shop)
     if args.products is not None:
         shop = shop.with_products(load_product_group(args.products))
-    async with DraftStore.connect(settings.redis) as store:
-        await store.load_functions()
-        promoted = await store.register_shop(shop, args.livestream)
-    if promoted:  # more stock served waiting customers: their drafts changed
-        await publish_drafts(settings, shop.shop.id, args.livestream, promoted)
+    await start_livestream(settings, shop, args.livestream)
     limited = sum(1 for p in shop.products if p.stock is not None)
     return (
         f"livestream {args.livestream} started for shop {shop.shop.id}: "
