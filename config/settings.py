@@ -21,6 +21,8 @@ class Topics:
     comments: str = "chotdon.comments"
     draft_events: str = "chotdon.draft-events"
     order_commands: str = "chotdon.order-commands"
+    # every command's outcome (applied, or refused with every reason): what `chotdon order` waits on
+    command_outcomes: str = "chotdon.command-outcomes"
     orders: str = "chotdon.orders"
     order_events: str = "chotdon.order-events"
     messages_outbound: str = "chotdon.messages.outbound"

@@ -164,10 +164,57 @@ class ProductGroup(_Strict):
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
 
 
+_KEY_RE = r"^[a-z][a-z0-9_]*$"
+StatusKey = Annotated[str, Field(min_length=1, max_length=32, pattern=_KEY_RE)]
+FinaliseAction = Literal["create", "deliver_now", "send_to_store"]
+
+
+class Status(_Strict):
+    """One order status of the shop's workflow (seed 003: a name, a colour, revenue or not)."""
+
+    key: StatusKey  # stable: orders store the key, so a shop can rename a status freely
+    name: Word
+    color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#9e9e9e"
+    revenue: bool = False  # counts towards revenue in `chotdon stats`
+    returned: bool = False  # an order here counts as returned for its customer (bom hàng)
+    to: tuple[StatusKey, ...] = ()  # the statuses an order may move to from this one
+
+
+DEFAULT_STATUSES = (
+    Status(key="new", name="Vừa tạo", color="#1e88e5", revenue=True, to=("confirmed", "cancelled")),
+    Status(key="confirmed", name="Đã chốt", color="#8e24aa", revenue=True,
+           to=("shipped", "cancelled")),
+    Status(key="shipped", name="Đã giao", color="#43a047", revenue=True, to=("returned",)),
+    Status(key="returned", name="Bị trả lại", color="#e53935", returned=True),
+    Status(key="cancelled", name="Đã hủy", color="#757575"),
+)  # fmt: skip
+
+
+DEFAULT_ACTIONS: dict[FinaliseAction, str] = {
+    "create": "new", "deliver_now": "shipped", "send_to_store": "new",
+}  # fmt: skip
+
+
+class Workflow(_Strict):
+    """Order statuses and their moves; the structural checks live in orders/workflow.py."""
+
+    statuses: tuple[Status, ...] = DEFAULT_STATUSES
+    # the status an order gets when staff finalise a draft with each action (seed 001)
+    actions: dict[FinaliseAction, StatusKey] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+
+
+class Staff(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    name: Word
+
+
 class ShopConfig(_Strict):
     shop: ShopInfo
     syntax: Syntax = Syntax()
     orders: Orders = Orders()
+    workflow: Workflow = Workflow()
+    # Who may act; empty: any staff id is accepted (a shop that has not listed its people yet).
+    staff: tuple[Staff, ...] = ()
     aliases: dict[Word, tuple[Word, ...]] = Field(default_factory=dict)
     products: tuple[Product, ...] = ()
 
