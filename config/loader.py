@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from config.shop import ProductGroup, ShopConfig
+from config.shop import ConfigProblems, ProductGroup, ShopConfig
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -27,6 +27,8 @@ class ConfigError(Exception):
 def _field_path(location: tuple[int | str, ...]) -> str:
     path = ""
     for part in location:
+        if part == "[key]":  # a dict key at fault: the path names it already
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -47,10 +49,13 @@ def validate_document(model: type[Model], document: object, source: str) -> Mode
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        problems = [
-            (_field_path(error["loc"]), _friendly(error["type"], error["msg"]))
-            for error in exc.errors(include_url=False)
-        ]
+        problems: list[tuple[str, str]] = []
+        for error in exc.errors(include_url=False):
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, ConfigProblems):  # several faults, each at its own place
+                problems += [(_field_path((*error["loc"], *at)), why) for at, why in cause.problems]
+            else:
+                problems.append((_field_path(error["loc"]), _friendly(error["type"], error["msg"])))
         raise ConfigError(source, problems) from None
 
 

@@ -10,7 +10,14 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 def _nfc(value: object) -> object:
@@ -167,6 +174,25 @@ class ProductGroup(_Strict):
 _KEY_RE = r"^[a-z][a-z0-9_]*$"
 StatusKey = Annotated[str, Field(min_length=1, max_length=32, pattern=_KEY_RE)]
 FinaliseAction = Literal["create", "deliver_now", "send_to_store"]
+Location = tuple[int | str, ...]
+
+
+class ConfigProblems(ValueError):
+    """Several faults one validator found, each at its own place inside the value it checked.
+
+    pydantic reports a validator's error at the validated value; `config.loader` appends each
+    problem's location to that, so a person reads `workflow.statuses[2].to: ...` rather than one
+    long message at `workflow`. Raised outside the loader it reads as the same list, one a line.
+    """
+
+    def __init__(self, problems: list[tuple[Location, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{_location(at)}: {why}" if at else why
+                                    for at, why in problems))  # fmt: skip
+
+
+def _location(at: Location) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in at).lstrip(".")
 
 
 class Status(_Strict):
@@ -196,16 +222,103 @@ DEFAULT_ACTIONS: dict[FinaliseAction, str] = {
 
 
 class Workflow(_Strict):
-    """Order statuses and their moves; the structural checks live in orders/workflow.py."""
+    """Order statuses and their moves, checked as a whole when the shop's file is loaded.
+
+    `actions` always holds all three finalise actions: a shop's `[workflow.actions]` replaces
+    the defaults it names and keeps the others, which must then name statuses of its workflow.
+    """
 
     statuses: tuple[Status, ...] = DEFAULT_STATUSES
     # the status an order gets when staff finalise a draft with each action (seed 001)
     actions: dict[FinaliseAction, StatusKey] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
 
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _keep_default_actions(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {**DEFAULT_ACTIONS, **value}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workflow:
+        problems = workflow_problems(self)
+        if problems:
+            raise ConfigProblems(problems)
+        return self
+
+    def status(self, key: str) -> Status | None:
+        """The status with this key, or None (an order may keep a key the shop removed)."""
+        for status in self.statuses:
+            if status.key == key:
+                return status
+        return None
+
+
+def workflow_problems(workflow: Workflow) -> list[tuple[Location, str]]:
+    """Every structural fault of a workflow, each with its place inside the workflow.
+
+    Unique keys; every `to` and every action names a status; every status can be reached from
+    the status of some finalise action. Reachability is judged only once the actions are
+    right: a renamed status that the actions still miss would otherwise be reported twice.
+    """
+    if not workflow.statuses:
+        return [(("statuses",), "a workflow needs at least one status")]
+    problems: list[tuple[Location, str]] = []
+    first: dict[str, int] = {}
+    for index, status in enumerate(workflow.statuses):
+        if status.key in first:
+            where = f"statuses[{first[status.key]}]"
+            problems.append(
+                (("statuses", index, "key"), f"status {status.key!r} is already defined at {where}")
+            )
+        else:
+            first[status.key] = index
+    for index, status in enumerate(workflow.statuses):
+        for target in status.to:
+            if target not in first:
+                why = f"status {status.key!r} moves to {target!r}, which is not a status"
+                problems.append((("statuses", index, "to"), why))
+    bad_actions = [(action, key) for action, key in workflow.actions.items() if key not in first]
+    for action, key in bad_actions:
+        why = (f"finalise action {action!r} gives status {key!r}, which is not a status "
+               f"(set workflow.actions.{action})")  # fmt: skip
+        problems.append((("actions", action), why))
+    if not bad_actions:
+        moves = {status.key: status.to for status in workflow.statuses}
+        reached: set[str] = set()
+        queue = list(workflow.actions.values())
+        while queue:
+            key = queue.pop()
+            if key not in reached and key in moves:
+                reached.add(key)
+                queue.extend(moves[key])
+        for index, status in enumerate(workflow.statuses):
+            if status.key not in reached and first[status.key] == index:
+                why = (f"status {status.key!r} cannot be reached: no finalise action gives it "
+                       f"and no reachable status moves to it")  # fmt: skip
+                problems.append((("statuses", index), why))
+    return problems
+
 
 class Staff(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
     name: Word
+
+
+def _unique_staff(staff: tuple[Staff, ...]) -> tuple[Staff, ...]:
+    """Staff ids are unique, ignoring case: `Lan` and `lan` in one shop is a mistake."""
+    first: dict[str, int] = {}
+    problems: list[tuple[Location, str]] = []
+    for index, person in enumerate(staff):
+        folded = person.id.casefold()
+        if folded in first:
+            why = f"staff id {person.id!r} is already used at staff[{first[folded]}]"
+            problems.append(((index, "id"), why))
+        else:
+            first[folded] = index
+    if problems:
+        raise ConfigProblems(problems)
+    return staff
 
 
 class ShopConfig(_Strict):
@@ -219,6 +332,7 @@ class ShopConfig(_Strict):
     products: tuple[Product, ...] = ()
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
+    _check_staff = field_validator("staff")(classmethod(lambda cls, v: _unique_staff(v)))
 
     @field_validator("aliases")
     @classmethod

@@ -22,6 +22,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Conversation {conversation} has no order in progress"),
     "chat_in_progress": ("Cuộc trò chuyện {conversation} đang có đơn chưa xong",
                          "Conversation {conversation} already has an order in progress"),
+    "shop_not_configured": ("Cửa hàng {shop} chưa được thiết lập (chạy chotdon live start)",
+                            "Shop {shop} is not set up (run chotdon live start)"),
     "unknown_staff": ("Không có nhân viên {staff} trong cửa hàng", "The shop has no staff {staff}"),
     # fixing lines
     "not_unknown_code_line": ("Dòng {line} không phải mã lạ, không chọn lại hàng được",
@@ -64,10 +66,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "different_statuses": ("Các đơn không cùng trạng thái", "The orders are not in one status"),
     "duplicate_order_id": ("Đơn {order_id} được nêu hai lần", "Order {order_id} is named twice"),
     "customer_not_found": ("Không tìm thấy khách hàng", "No such customer"),
+    "merge_needs_two": ("Cần ít nhất hai đơn khác nhau để gộp",
+                        "Merging needs at least two different orders"),
+    "closed_status": ("Đơn ở trạng thái {status_name} đã kết thúc, không gộp được",
+                      "Orders in {status_name} are closed and cannot be merged"),
 }  # fmt: skip
 
 
-def reason(code: str, field: str | None = None, **params: object) -> Reason:
+def reason(code: str, field: str | None = None, /, **params: object) -> Reason:
     """The Reason for `code`; a code missing from the catalogue is a programming error."""
     vi, en = CATALOGUE[code]
     return Reason(code=code, field=field, vi=vi.format(**params), en=en.format(**params))
