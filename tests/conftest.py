@@ -110,8 +110,12 @@ async def kafka_settings(stack: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def redis_client(stack: Settings) -> AsyncIterator[redis.asyncio.Redis]:
     """A redis.asyncio client on the test Redis, its database flushed before the test.
-    Replies are bytes (decode_responses=False). Loaded Redis Functions are kept."""
-    client = redis.asyncio.Redis.from_url(stack.redis)
+    Replies are bytes (decode_responses=False). Loaded Redis Functions are kept.
+
+    CHOTDON_TEST_REDIS_DB picks another database, so pytest sessions run side by side (by
+    several developers' helpers) do not flush each other's data."""
+    db = int(os.environ.get("CHOTDON_TEST_REDIS_DB", "0"))
+    client = redis.asyncio.Redis.from_url(stack.redis, db=db)
     await client.flushdb()
     try:
         yield client
