@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.automation import AUTOMATION_STAFF, Messages, Rule, automation_problems
+
 
 def _nfc(value: object) -> object:
     if isinstance(value, str):
@@ -303,6 +305,8 @@ def workflow_problems(workflow: Workflow) -> list[tuple[Location, str]]:
 class Staff(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
     name: Word
+    # Teams this person belongs to; a rule may assign round-robin in one (`{ group = "sales" }`).
+    groups: tuple[Word, ...] = ()
 
 
 def _unique_staff(staff: tuple[Staff, ...]) -> tuple[Staff, ...]:
@@ -330,9 +334,26 @@ class ShopConfig(_Strict):
     staff: tuple[Staff, ...] = ()
     aliases: dict[Word, tuple[Word, ...]] = Field(default_factory=dict)
     products: tuple[Product, ...] = ()
+    # Automation (config/automation.py): checked against the workflow, staff and templates.
+    rules: tuple[Rule, ...] = ()
+    messages: Messages = Messages()
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
     _check_staff = field_validator("staff")(classmethod(lambda cls, v: _unique_staff(v)))
+
+    @model_validator(mode="after")
+    def _automation_works(self) -> ShopConfig:
+        """Rules that cannot work in this shop are refused when it is loaded (each at its place:
+        `rules[1].do[0].assign_owner: unknown staff 'x'`)."""
+        problems: list[tuple[Location, str]] = [
+            (("staff", index, "id"), f"staff id {person.id!r} is reserved for automation rules")
+            for index, person in enumerate(self.staff)
+            if person.id.casefold() == AUTOMATION_STAFF
+        ]
+        problems += automation_problems(self.rules, self.messages, self.workflow, self.staff)
+        if problems:
+            raise ConfigProblems(problems)
+        return self
 
     @field_validator("aliases")
     @classmethod
