@@ -5,6 +5,7 @@ customer and finalises it. Pure Python, no I/O; the store (orders/shop_store.py)
 A chat draft:
 
     {"shop_id", "conversation_id", "page_id", "n",  # the conversation's order number 1, 2, 3...
+     "website",  # the site whose chat widget started the conversation, or null (seed 004)
      "mode": "new_sale" | "upsell", "status": "open" | "finalised" | "discarded",
      "customer": {"platform", "user_id", "name", "phone"},  # who the conversation is with
      "contact": {"name", "phone", "address", "ward", "province", "note"},  # where it ships
@@ -63,6 +64,7 @@ def new_chat_draft(
     phone: str | None,
     staff: str,
     at: str,
+    website: str | None = None,
 ) -> Json:
     """A chat order just started: the new-sale screen keeps the customer's name and phone."""
     return {
@@ -70,6 +72,7 @@ def new_chat_draft(
         "conversation_id": conversation_id,
         "page_id": page_id,
         "n": n,
+        "website": website,
         "mode": mode,
         "status": "open",
         "customer": {"platform": platform, "user_id": user_id, "name": name, "phone": phone},
@@ -273,7 +276,8 @@ def discard_chat(draft: Json, at: str) -> Json:
 
 def chat_source(draft: Json) -> Json:
     return {"platform": draft["customer"]["platform"], "page_id": draft.get("page_id"),
-            "livestream_id": None, "conversation_id": draft["conversation_id"]}  # fmt: skip
+            "livestream_id": None, "conversation_id": draft["conversation_id"],
+            "website": draft.get("website")}  # fmt: skip
 
 
 def chat_order(draft: Json, *, status: str, command_id: str) -> Json:

@@ -3,7 +3,12 @@
 One pydantic model per command, told apart by `type`. Every command carries a `command_id`: the
 store records the outcome under it, so a command delivered twice acts once and answers the same
 outcome again. The Kafka key is `Command.key`: the livestream id or the conversation id, so the
-commands of one livestream (or chat) are applied in the order staff sent them.
+commands of one livestream (or chat) are applied in the order staff sent them (an order's
+commands: its order id; a customer's: the shop id).
+
+Automation (rules of the shop configuration) acts through these same commands, with staff_id
+"automation" and a command id derived from the event that triggered it, so an event delivered
+twice acts once.
 
 A draft is addressed by `livestream_id` + `seq` (a livestream draft) or by `conversation_id` (the
 chat order in progress in that conversation). A line is addressed by its 1-based position in the
@@ -12,9 +17,10 @@ draft's `lines`, as `chotdon drafts` shows it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -139,6 +145,7 @@ class ChatStart(_Command):
     customer_name: Text | None = None
     customer_phone: Text | None = None
     mode: Literal["new_sale", "upsell"] = "new_sale"
+    website: Text | None = None  # a chat started from this website's widget (seed 004)
 
     @property
     def key(self) -> str:
@@ -202,6 +209,141 @@ class Blacklist(_Command):
         return self.shop_id
 
 
+def _person_problems(platform: str | None, user_id: str | None, phone: str | None) -> str | None:
+    if (platform is None) != (user_id is None):
+        return "a platform account needs both platform and user_id"
+    if phone is None and platform is None:
+        return "name the customer by phone, or by platform and user_id"
+    return None
+
+
+def _one_of(command: BaseModel, first: str, second: str) -> None:
+    if (getattr(command, first) is None) == (getattr(command, second) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+
+
+class AssignOwner(_Command):
+    """Make a staff member the customer's owner (người phụ trách, seed 004): one named, or the
+    next member of a group in turn (round-robin; the processor gives the store the group's
+    members). The customer is the order's, else found by platform account, then phone; a person
+    without a record yet gets one. `keep_existing`: a customer who has an owner keeps them."""
+
+    type: Literal["assign_owner"] = "assign_owner"
+    shop_id: Id
+    order_id: Id | None = None
+    platform: Id | None = None
+    user_id: Id | None = None
+    phone: Text | None = None
+    owner: Id | None = None
+    group: Id | None = None
+    keep_existing: bool = False
+
+    @model_validator(mode="after")
+    def _who(self) -> AssignOwner:
+        _one_of(self, "owner", "group")
+        if self.order_id is None:
+            problem = _person_problems(self.platform, self.user_id, self.phone)
+            if problem:
+                raise ValueError(f"{problem} (or by order_id)")
+        elif (self.platform is None) != (self.user_id is None):
+            raise ValueError("a platform account needs both platform and user_id")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.shop_id
+
+
+class AssignOrder(_Command):
+    """Assign a finished order to a salesperson: one named, or the next member of a group.
+    `keep_existing`: an order that has an assignee keeps them."""
+
+    type: Literal["assign_order"] = "assign_order"
+    shop_id: Id | None = None  # optional: an order id names its livestream, hence its shop
+    order_id: Id
+    assignee: Id | None = None
+    group: Id | None = None
+    keep_existing: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> AssignOrder:
+        _one_of(self, "assignee", "group")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.order_id
+
+
+class TagOrder(_Command):
+    """Add a tag to a finished order (once: tagging again changes nothing)."""
+
+    type: Literal["tag_order"] = "tag_order"
+    shop_id: Id | None = None
+    order_id: Id
+    tag: Id
+
+    @property
+    def key(self) -> str:
+        return self.order_id
+
+
+class SendMessage(_Command):
+    """Send the customer a message from a template: about an order, or about a livestream draft
+    (`livestream_id` + `seq`; `line`, 1-based, for a waitlist promotion)."""
+
+    type: Literal["send_message"] = "send_message"
+    shop_id: Id
+    template: Id
+    order_id: Id | None = None
+    livestream_id: Id | None = None
+    seq: Annotated[int, Field(ge=1)] | None = None
+    line: Position | None = None
+
+    @model_validator(mode="after")
+    def _about(self) -> SendMessage:
+        by_draft = self.livestream_id is not None or self.seq is not None
+        complete = self.livestream_id is not None and self.seq is not None
+        if (self.order_id is not None) == by_draft or (by_draft and not complete):
+            raise ValueError("a message is about an order_id, or a livestream_id and seq")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.order_id or self.livestream_id or ""
+
+
+class InboundMessage(_Command):
+    """The customer wrote to the shop's inbox at `at` (opens Facebook's 24-hour window)."""
+
+    type: Literal["inbound_message"] = "inbound_message"
+    shop_id: Id
+    platform: Id
+    user_id: Id
+    conversation_id: Id | None = None
+    at: Text  # ISO 8601 with its offset
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: str) -> str:
+        if aware_instant(value) is None:
+            raise ValueError("at must be an ISO 8601 time with its UTC offset")
+        return value
+
+    @property
+    def key(self) -> str:
+        return self.shop_id
+
+
+def aware_instant(text: str) -> datetime | None:
+    """An ISO 8601 time with its offset, or None when `text` is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
 DraftCommand = Annotated[
     SetCustomer | PickProduct | ChooseVariant | SetQuantity | RemoveLine | AddLine
     | AddCustomLine | Assign | Finalise,
@@ -210,7 +352,7 @@ DraftCommand = Annotated[
 Command = Annotated[
     SetCustomer | PickProduct | ChooseVariant | SetQuantity | RemoveLine | AddLine
     | AddCustomLine | Assign | Finalise | ChatStart | ChatDiscard | ChangeStatus | Merge
-    | Blacklist,
+    | Blacklist | AssignOwner | AssignOrder | TagOrder | SendMessage | InboundMessage,
     Field(discriminator="type"),
 ]  # fmt: skip
 
@@ -241,3 +383,5 @@ class Outcome(BaseModel):
     draft: dict[str, object] | None = None
     orders: list[dict[str, object]] = Field(default_factory=list)
     previous_orders: list[dict[str, object]] = Field(default_factory=list)
+    customer: dict[str, object] | None = None  # the customer record a command changed
+    message: dict[str, object] | None = None  # a customer message sent, or refused

@@ -2,7 +2,11 @@
 
     {"customer_id": "C-<n>", "shop_id", "name", "phones": [...],
      "platform_ids": ["<platform>:<user_id>", ...], "orders": [order ids], "returned": int,
-     "blacklisted": bool, "blacklist_reason": str | None, "created_at", "updated_at"}
+     "blacklisted": bool, "blacklist_reason": str | None, "owner": str | None,
+     "created_at", "updated_at"}
+
+`owner` is the staff member in charge of the customer (người phụ trách, seed 004), or null.
+Records stored before it existed lack it: read it with `owner_of`.
 
 A person is found through an *index* of fields: `"<platform>:<user_id>"` for a platform account
 and `"phone:<phone>"` for a phone number, each naming the customer id that owns it. An order's
@@ -24,6 +28,7 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from orders.commands import aware_instant
 from orders.model import Json
 
 PHONE_PREFIX = "phone:"
@@ -72,6 +77,7 @@ def new_customer(customer_id: str, shop_id: str, at: str) -> Json:
         "returned": 0,
         "blacklisted": False,
         "blacklist_reason": None,
+        "owner": None,
         "created_at": at,
         "updated_at": at,
     }
@@ -158,6 +164,73 @@ def set_blacklist(customer: Json, blacklisted: bool, why: str | None, at: str) -
     changed["blacklist_reason"] = why if blacklisted else None
     changed["updated_at"] = at
     return changed
+
+
+def owner_of(customer: Json) -> str | None:
+    owner = customer.get("owner")
+    return None if owner is None else str(owner)
+
+
+def set_owner(customer: Json, owner: str, at: str) -> Json:
+    changed = copy.deepcopy(customer)
+    changed["owner"] = owner
+    changed["updated_at"] = at
+    return changed
+
+
+def owner_event(
+    customer: Json,
+    *,
+    previous: str | None,
+    order_id: str | None,
+    staff: str,
+    at: str,
+    command_id: str,
+) -> Json:
+    """The "owner_assigned" message of `chotdon.order-events` (`order_id`: the order whose rule
+    assigned the owner, or null; `from`: the previous owner, or null)."""
+    return {"v": 1, "kind": "owner_assigned", "order_id": order_id,
+            "shop_id": customer["shop_id"], "customer_id": customer["customer_id"],
+            "from": previous, "owner": customer.get("owner"), "staff": staff, "at": at,
+            "command_id": command_id}  # fmt: skip
+
+
+# -- messaging state: what the shop may still send a person (Facebook's windows) --------------
+
+REPLIED_KEPT = 500  # the comment ids privately replied to that a person's state keeps
+
+
+def empty_inbox() -> Json:
+    """{"last_inbound_at": when the person last wrote to the shop (ISO, or null),
+    "conversation_id": their conversation (or null), "replied": [comment ids privately replied
+    to, the latest REPLIED_KEPT]}"""
+    return {"last_inbound_at": None, "conversation_id": None, "replied": []}
+
+
+def note_inbound(state: Json | None, at: str, conversation_id: str | None) -> Json:
+    """The state after the person wrote at `at` (ISO with offset): the latest time is kept, so
+    a message delivered late or twice changes nothing; the conversation of the latest
+    message is kept (an earlier one only fills a missing conversation)."""
+    new = empty_inbox() | copy.deepcopy(state or {})
+    moment = aware_instant(at)
+    if moment is None:
+        raise ValueError(f"{at!r} is not an ISO 8601 time with its offset")
+    stored = new["last_inbound_at"]
+    last = aware_instant(stored) if isinstance(stored, str) else None
+    if last is None or moment >= last:
+        new["last_inbound_at"] = at
+        new["conversation_id"] = conversation_id or new["conversation_id"]
+    elif new["conversation_id"] is None:
+        new["conversation_id"] = conversation_id
+    return new
+
+
+def note_replied(state: Json | None, comment_id: str) -> Json:
+    """The state after a private reply to `comment_id` (kept once, the latest REPLIED_KEPT)."""
+    new = empty_inbox() | copy.deepcopy(state or {})
+    replied = [c for c in new["replied"] if c != comment_id]
+    new["replied"] = [*replied, comment_id][-REPLIED_KEPT:]
+    return new
 
 
 def customer_number(customer_id: str) -> int:

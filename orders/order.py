@@ -4,7 +4,8 @@ Pure Python, no I/O. The JSON shape is a contract with every system downstream (
 CRM, analytics); `order_from_draft` and `merge_orders` are the only places that build it:
 
     {"v": 1, "order_id", "shop_id",
-     "source": {"platform", "page_id", "livestream_id", "conversation_id"},
+     "source": {"platform", "page_id", "livestream_id", "conversation_id",
+                "website"},  # website: the site whose chat widget the order came from, or null
      "seq",  # the livestream's STT, or the conversation's order number n
      "customer": {"customer_id", "platform", "user_id", "name", "phone", "address", "ward",
                   "province", "note"},
@@ -14,12 +15,14 @@ CRM, analytics); `order_from_draft` and `merge_orders` are the only places that 
      "action",  # create | deliver_now | send_to_store
      "status",  # a status key of the shop's workflow
      "merged_into", "merged_from", "created_at", "finalised_at", "updated_at",
+     "tags": [str],  # staff's or automation's labels, each once, in the order given
      "history": [{"at", "from", "to", "staff", "command_id"}]}
 
 Times: `created_at` is when the order's story began (the draft's `created_at`: the customer's
 first order comment, or the start of the chat order; for a merged order the earliest of its
 originals), `finalised_at` when it became an order (finalising, or merging), `updated_at` its
-last change. Order events (`chotdon.order-events`) are built by `order_event`.
+last change. Order events (`chotdon.order-events`) are built by `order_event`. Orders stored
+before `tags` and `source.website` existed lack them: read them with `order_tags` and `.get`.
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ from orders.reasons import reason
 from orders.workflow import history_entry, status_of
 
 OrderAction = Literal["create", "deliver_now", "send_to_store"]
-EventKind = Literal["created", "status_changed", "merged"]
+EventKind = Literal["created", "status_changed", "merged", "assigned", "tagged"]
 CONTACT_KEYS = ("name", "phone", "address", "ward", "province", "note")
 _REQUIRED_CONTACT = ("name", "phone", "address", "province")
-SOURCE_KEYS = ("platform", "page_id", "livestream_id", "conversation_id")
+SOURCE_KEYS = ("platform", "page_id", "livestream_id", "conversation_id", "website")
 
 
 def order_line(line: Json) -> Json:
@@ -108,8 +111,32 @@ def order_from_draft(
         "created_at": draft.get("created_at") or at,
         "finalised_at": at,
         "updated_at": at,
+        "tags": [],
         "history": [history_entry(at, None, status, staff, command_id)],
     }
+
+
+def order_tags(order: Json) -> list[str]:
+    return [str(tag) for tag in order.get("tags") or []]
+
+
+def assign_order(order: Json, assignee: str, at: str) -> Json:
+    """The order assigned to `assignee` (a copy; `order` is untouched)."""
+    changed = copy.deepcopy(order)
+    changed["staff"]["assigned"] = assignee
+    changed["updated_at"] = at
+    return changed
+
+
+def tag_order(order: Json, tag: str, at: str) -> Json | None:
+    """The order with `tag` added (a copy), or None when it has the tag already."""
+    tags = order_tags(order)
+    if tag in tags:
+        return None
+    changed = copy.deepcopy(order)
+    changed["tags"] = [*tags, tag]
+    changed["updated_at"] = at
+    return changed
 
 
 def order_event(
@@ -122,7 +149,8 @@ def order_event(
     at: str,
     command_id: str,
 ) -> Json:
-    """One message of `chotdon.order-events`."""
+    """One message of `chotdon.order-events`. `from` and `to` are statuses, but for "assigned"
+    (the previous assignee, or null, and the new one) and "tagged" (null, and the tag)."""
     return {"v": 1, "kind": kind, "order_id": order["order_id"], "shop_id": order["shop_id"],
             "from": from_, "to": to, "staff": staff, "at": at,
             "command_id": command_id}  # fmt: skip
@@ -204,9 +232,10 @@ def merge_orders(
 
     The merged order keeps every line, each with `from_order` naming the order it came from (a
     line already merged keeps its first source), sums the totals, takes the source, seq and
-    action of the first order, the customer and assigned staff of the latest finalised, and the
-    common status. The originals are kept, unchanged but for `merged_into`, `updated_at` and a
-    history entry whose from and to are their (unchanged) status.
+    action of the first order, the customer and assigned staff of the latest finalised, the
+    common status, and every tag of the orders (each once, in order). The originals are kept,
+    unchanged but for `merged_into`, `updated_at` and a history entry whose from and to are
+    their (unchanged) status.
     """
     if len(orders) < 2:
         raise ValueError("merging needs at least two orders")
@@ -223,7 +252,7 @@ def merge_orders(
         "v": 1,
         "order_id": merged_id,
         "shop_id": first["shop_id"],
-        "source": dict(first["source"]),
+        "source": {key: first["source"].get(key) for key in SOURCE_KEYS},
         "seq": first["seq"],
         "customer": dict(latest["customer"]),
         "lines": lines,
@@ -236,6 +265,7 @@ def merge_orders(
         "created_at": min(order["created_at"] for order in orders),
         "finalised_at": at,
         "updated_at": at,
+        "tags": list(dict.fromkeys(tag for order in orders for tag in order_tags(order))),
         "history": [history_entry(at, None, status, staff, command_id)],
     }
     originals = []

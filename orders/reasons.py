@@ -22,6 +22,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Conversation {conversation} has no order in progress"),
     "chat_in_progress": ("Cuộc trò chuyện {conversation} đang có đơn chưa xong",
                          "Conversation {conversation} already has an order in progress"),
+    "unknown_template": ("Cửa hàng không có mẫu tin nhắn {template}",
+                         "The shop has no message template {template}"),
     "shop_not_configured": ("Cửa hàng {shop} chưa được thiết lập (chạy chotdon live start)",
                             "Shop {shop} is not set up (run chotdon live start)"),
     "unknown_staff": ("Không có nhân viên {staff} trong cửa hàng", "The shop has no staff {staff}"),
@@ -70,6 +72,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "Merging needs at least two different orders"),
     "closed_status": ("Đơn ở trạng thái {status_name} đã kết thúc, không gộp được",
                       "Orders in {status_name} are closed and cannot be merged"),
+    # automation and customer messages
+    "unknown_group": ("Cửa hàng không có nhóm nhân viên {group}",
+                      "The shop has no staff group {group}"),
+    "empty_group": ("Nhóm nhân viên {group} chưa có ai", "Staff group {group} has no members"),
+    "message_not_allowed": ("Không gửi được tin nhắn cho khách: {reason}",
+                            "The message may not be sent to the customer: {reason}"),
 }  # fmt: skip
 
 

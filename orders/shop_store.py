@@ -15,11 +15,17 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 | `S:cmds` | hash | command id -> the command's outcome (`ShopResult` JSON) |
 | `S:chats` | hash | conversation id -> its latest chat draft JSON (orders/chat.py) |
 | `S:chatopen` | hash | conversation id -> salesperson, for the open chat drafts |
+| `S:inbox` | hash | `<platform>:<user_id>` -> the person's messaging state (customers.py) |
+| `S:messages` | list | the customer messages sent or refused, oldest first (the last 10,000) |
+| `S:rr` | hash | `owner:<group>` / `order:<group>` -> the group's round-robin picks so far |
+| `S:autodrafts:<livestream>` | hash | seq -> the automation's last snapshot of that draft |
 | `chotdon:shops` | set | the shops `apply_config` has set up (outside every tag) |
 
 Every change is one optimistic transaction (WATCH every key of the shop, read, decide with the
 pure rules of orders/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the writes;
 retried on WatchError). Workers of one shop rarely race (staff speed), so retries are rare.
+`S:messages` (only ever appended) and `S:autodrafts:*` (one atomic script, written at the pace
+of draft events) stay out of the WATCH, so they never make a staff command retry.
 A command's outcome is stored under its command id in the same transaction: a command
 delivered twice acts once and answers the stored outcome again (`duplicate=True`). Refusals are
 stored too; a refused command changes nothing else.
@@ -27,6 +33,7 @@ stored too; a refused command changes nothing else.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -48,24 +55,50 @@ from orders.chat import (
     new_chat_draft,
     op_name,
 )
-from orders.commands import Blacklist, ChangeStatus, ChatDiscard, ChatStart, Merge, Outcome, Reason
+from orders.commands import (
+    AssignOrder,
+    AssignOwner,
+    Blacklist,
+    ChangeStatus,
+    ChatDiscard,
+    ChatStart,
+    InboundMessage,
+    Merge,
+    Outcome,
+    Reason,
+    TagOrder,
+    aware_instant,
+)
 from orders.customers import (
     customer_fields,
+    empty_inbox,
     find_customer,
     flags,
     link_order,
     link_person,
     lookup_fields,
     new_customer,
+    note_inbound,
+    note_replied,
     owned_fields,
+    owner_event,
+    owner_of,
     phone_field,
     platform_field,
     returned_count,
     set_blacklist,
+    set_owner,
     sorted_customers,
 )
 from orders.model import Json
-from orders.order import created_event, merge_orders, merge_problems, order_event
+from orders.order import (
+    assign_order,
+    created_event,
+    merge_orders,
+    merge_problems,
+    order_event,
+    tag_order,
+)
 from orders.reasons import reason
 from orders.store import StoreBusy, registry_key
 from orders.workflow import move, returned_keys, status_name, transition_problems
@@ -75,6 +108,17 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 64
 SHOPS_KEY = "chotdon:shops"  # the shops set up (outside every hash tag, like the registry)
 _ID_RE = re.compile(r"^[^{}\s]+$")
+CHANNELS = frozenset({"private_reply", "message"})
+MESSAGES_KEPT = 10_000  # S:messages keeps the latest this many
+AUTODRAFT_TTL_DAYS = 30
+AUTODRAFT_TTL_SECONDS = AUTODRAFT_TTL_DAYS * 24 * 3600
+# remember_draft: the previous snapshot out, the new one in, in one step
+_REMEMBER = """
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return previous
+"""
 
 
 def shop_prefix(shop_id: str) -> str:
@@ -101,18 +145,23 @@ class _Keys:
     cmds: str
     chats: str
     chatopen: str
+    inbox: str
+    rr: str
+    messages: str  # appended only: not WATCHed
 
     @classmethod
     def of(cls, shop_id: str) -> _Keys:
         p = shop_prefix(shop_id)
         return cls(*(f"{p}:{name}" for name in (
             "config", "orders", "ostatus", "customers", "cidx", "flags", "counters", "cmds",
-            "chats", "chatopen",
+            "chats", "chatopen", "inbox", "rr", "messages",
         )))  # fmt: skip
 
     def all(self) -> list[str]:
+        """The keys a transaction WATCHes."""
         return [self.config, self.orders, self.ostatus, self.customers, self.cidx, self.flags,
-                self.counters, self.cmds, self.chats, self.chatopen]  # fmt: skip
+                self.counters, self.cmds, self.chats, self.chatopen, self.inbox,
+                self.rr]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -125,7 +174,8 @@ class ShopResult:
     orders: list[Json] = field(default_factory=list)  # orders created or changed
     events: list[Json] = field(default_factory=list)  # for chotdon.order-events
     previous_orders: list[Json] = field(default_factory=list)  # an upsell's customer's orders
-    customer: Json | None = None  # the customer record a blacklist command changed
+    customer: Json | None = None  # the customer record a blacklist or assign_owner changed
+    message: Json | None = None  # a customer message: sent (applied) or not (refused)
     duplicate: bool = False  # the command was applied before: this is its stored outcome
 
     @classmethod
@@ -136,7 +186,7 @@ class ShopResult:
         return {"status": self.status, "reasons": [r.model_dump() for r in self.reasons],
                 "draft": self.draft, "orders": self.orders, "events": self.events,
                 "previous_orders": self.previous_orders,
-                "customer": self.customer}  # fmt: skip
+                "customer": self.customer, "message": self.message}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Json, *, duplicate: bool = False) -> ShopResult:
@@ -148,6 +198,7 @@ class ShopResult:
             events=list(data.get("events") or []),
             previous_orders=list(data.get("previous_orders") or []),
             customer=data.get("customer"),
+            message=data.get("message"),
             duplicate=duplicate,
         )
 
@@ -155,7 +206,23 @@ class ShopResult:
         """The outcome message for `chotdon.command-outcomes`."""
         return Outcome(command_id=command_id, type=type_, status=self.status,
                        reasons=self.reasons, draft=self.draft, orders=self.orders,
-                       previous_orders=self.previous_orders)  # fmt: skip
+                       previous_orders=self.previous_orders, customer=self.customer,
+                       message=self.message)  # fmt: skip
+
+
+def _group_problems(group: str | None, members: Sequence[str] | None) -> list[Reason]:
+    if group is None:
+        return []
+    if members is None:
+        return [reason("unknown_group", "group", group=group)]
+    if not _members(members):
+        return [reason("empty_group", "group", group=group)]
+    return []
+
+
+def _members(members: Sequence[str] | None) -> list[str]:
+    """A group's members, each once, in the configuration's order."""
+    return list(dict.fromkeys(members or ()))
 
 
 def _load(raw: bytes | str | None) -> Any:
@@ -239,6 +306,7 @@ def _order_sort_key(order: Json) -> tuple[str, str]:
 class ShopStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._remember = redis.register_script(_REMEMBER)
 
     @classmethod
     @asynccontextmanager
@@ -555,12 +623,274 @@ class ShopStore:
 
         return await self._command(cmd.shop_id, cmd.command_id, body)
 
+    # -- automation: owners, assignees, tags -------------------------------------------------
+
+    async def _pick(
+        self, tx: _Tx, keys: _Keys, purpose: str, group: str, members: Sequence[str]
+    ) -> str:
+        """The group's next member in turn: the count of picks lives in Redis (`S:rr`), raised
+        in the caller's transaction, so turns are fair over time and across restarts, and a
+        repeated command (answered from `S:cmds`) takes no turn. Owners and order assignees
+        take turns separately (two rules on one group would otherwise alternate between them:
+        with two members, one would own every customer and the other get every order)."""
+        number = await tx.next_number(keys.rr, f"{purpose}:{group}")
+        return members[(number - 1) % len(members)]
+
+    async def _customer_for(
+        self, tx: _Tx, keys: _Keys, order_id: str | None, person: Json
+    ) -> tuple[Json | None, Json, list[Reason]]:
+        """(the customer record or None, the person to create one for, reasons to refuse): the
+        order's customer, else the person's by platform account, then phone."""
+        if order_id is not None:
+            order = await tx.get_json(keys.orders, order_id)
+            if order is None:
+                return None, person, [reason("order_not_found", "order_id", order_id=order_id)]
+            cid = order["customer"].get("customer_id")
+            record = None if not cid else await tx.get_json(keys.customers, cid)
+            if record is not None:
+                return record, person, []
+            if not lookup_fields(person):
+                person = {key: order["customer"].get(key)
+                          for key in ("platform", "user_id", "phone")}  # fmt: skip
+        return await self._customer_by(tx, keys, lookup_fields(person)), person, []
+
+    async def assign_owner(
+        self, cmd: AssignOwner, members: Sequence[str] | None = None
+    ) -> ShopResult:
+        """Set the customer's `owner`: `cmd.owner`, or the next of `members` (the group's
+        member ids in the shop configuration's order; None: the shop has no such group) in
+        turn. The customer is the order's, else found by platform account, then phone; a person
+        without a record yet (a rule on a new draft comes before any order) gets one, as a
+        blacklist does. With `keep_existing`, a customer who has an owner keeps them (and takes
+        no turn). Event: "owner_assigned" (order_id: the command's, or null), when the owner
+        changes."""
+        phone, problems = _normalised_phone(cmd.phone)
+        if problems:
+            return ShopResult.refused(problems)
+        person = {"platform": cmd.platform, "user_id": cmd.user_id, "phone": phone}
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            group_problems = _group_problems(cmd.group, members)
+            if group_problems:
+                return ShopResult.refused(group_problems)
+            customer, who, problems = await self._customer_for(tx, keys, cmd.order_id, person)
+            if problems:
+                return ShopResult.refused(problems)
+            created = customer is None
+            if customer is None:
+                names = lookup_fields(who)
+                if not names:
+                    return ShopResult.refused([reason("customer_not_found", None)])
+                number = await tx.next_number(keys.counters, "customer")
+                customer = link_person(new_customer(f"C-{number}", cmd.shop_id, cmd.issued_at),
+                                       who, cmd.issued_at)  # fmt: skip
+                index = await self._index(tx, keys, names)
+                for name in customer_fields(customer):
+                    if name in names and not index.get(name):
+                        tx.set(keys.cidx, name, customer["customer_id"])
+            previous = owner_of(customer)
+            if cmd.keep_existing and previous is not None:
+                return ShopResult("applied", customer=customer)
+            owner = cmd.owner or await self._pick(tx, keys, "owner", str(cmd.group),
+                                                  _members(members))  # fmt: skip
+            if owner == previous:
+                return ShopResult("applied", customer=customer)
+            customer = set_owner(customer, owner, cmd.issued_at)
+            tx.set_json(keys.customers, customer["customer_id"], customer)
+            if created:
+                await self._write_flags(tx, keys, customer)
+            event = owner_event(customer, previous=previous, order_id=cmd.order_id,
+                                staff=cmd.staff_id, at=cmd.issued_at,
+                                command_id=cmd.command_id)  # fmt: skip
+            return ShopResult("applied", customer=customer, events=[event])
+
+        return await self._command(cmd.shop_id, cmd.command_id, body)
+
+    async def _open_order(
+        self, tx: _Tx, keys: _Keys, order_id: str
+    ) -> tuple[Json | None, list[Reason]]:
+        """An order that stands on its own (not merged into another), or why not."""
+        order: Json | None = await tx.get_json(keys.orders, order_id)
+        if order is None:
+            return None, [reason("order_not_found", "order_id", order_id=order_id)]
+        if order.get("merged_into"):
+            return None, [reason("already_merged", "order_id", order_id=order_id,
+                                 merged_into=order["merged_into"])]  # fmt: skip
+        return order, []
+
+    async def assign_order(
+        self, cmd: AssignOrder, members: Sequence[str] | None = None
+    ) -> ShopResult:
+        """Set the order's `staff.assigned`: `cmd.assignee`, or the next of `members` in turn
+        (as `assign_owner`). With `keep_existing`, an order that has an assignee keeps them.
+        An order merged into another is closed (already_merged). Event: "assigned" (from the
+        previous assignee to the new), when the assignee changes."""
+        shop_id = await self._shop_of(cmd.shop_id, [cmd.order_id])
+        if shop_id is None:
+            return ShopResult.refused([reason("order_not_found", "order_id",
+                                              order_id=cmd.order_id)])  # fmt: skip
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            problems = _group_problems(cmd.group, members)
+            order, order_problems = await self._open_order(tx, keys, cmd.order_id)
+            if problems or order is None:
+                return ShopResult.refused(order_problems + problems)
+            previous = order["staff"].get("assigned")
+            if cmd.keep_existing and previous:
+                return ShopResult("applied", orders=[order])
+            assignee = cmd.assignee or await self._pick(tx, keys, "order", str(cmd.group),
+                                                        _members(members))  # fmt: skip
+            if assignee == previous:
+                return ShopResult("applied", orders=[order])
+            changed = assign_order(order, assignee, cmd.issued_at)
+            tx.set_json(keys.orders, changed["order_id"], changed)
+            event = order_event("assigned", changed, from_=previous, to=assignee,
+                                staff=cmd.staff_id, at=cmd.issued_at,
+                                command_id=cmd.command_id)  # fmt: skip
+            return ShopResult("applied", orders=[changed], events=[event])
+
+        return await self._command(shop_id, cmd.command_id, body)
+
+    async def tag_order(self, cmd: TagOrder) -> ShopResult:
+        """Add `cmd.tag` to the order's `tags`, once: an order that has it already is answered
+        unchanged, with no event. An order merged into another is closed (already_merged).
+        Event: "tagged" (from null, to the tag)."""
+        shop_id = await self._shop_of(cmd.shop_id, [cmd.order_id])
+        if shop_id is None:
+            return ShopResult.refused([reason("order_not_found", "order_id",
+                                              order_id=cmd.order_id)])  # fmt: skip
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            order, problems = await self._open_order(tx, keys, cmd.order_id)
+            if order is None:
+                return ShopResult.refused(problems)
+            changed = tag_order(order, cmd.tag, cmd.issued_at)
+            if changed is None:
+                return ShopResult("applied", orders=[order])
+            tx.set_json(keys.orders, changed["order_id"], changed)
+            event = order_event("tagged", changed, from_=None, to=cmd.tag, staff=cmd.staff_id,
+                                at=cmd.issued_at, command_id=cmd.command_id)  # fmt: skip
+            return ShopResult("applied", orders=[changed], events=[event])
+
+        return await self._command(shop_id, cmd.command_id, body)
+
+    # -- customer messages -----------------------------------------------------------------
+
+    async def _note_inbound(
+        self, tx: _Tx, keys: _Keys, platform: str, user_id: str, at: str,
+        conversation_id: str | None,
+    ) -> None:  # fmt: skip
+        name = platform_field(platform, user_id)
+        state = note_inbound(await tx.get_json(keys.inbox, name), at, conversation_id)
+        tx.set_json(keys.inbox, name, state)
+
+    async def record_inbound(self, cmd: InboundMessage) -> ShopResult:
+        """The customer wrote to the shop's inbox at `cmd.at`: their state in `S:inbox` keeps
+        the latest such time (and conversation), which `record_message`'s check reads."""
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            await self._note_inbound(tx, keys, cmd.platform, cmd.user_id, cmd.at,
+                                     cmd.conversation_id)  # fmt: skip
+            return ShopResult("applied")
+
+        return await self._command(cmd.shop_id, cmd.command_id, body)
+
+    async def record_message(
+        self,
+        shop_id: str,
+        command_id: str,
+        message: Json,
+        check: Callable[[Json], tuple[str, str] | Json],
+    ) -> ShopResult:
+        """Decide, once per command id, whether a customer message may be sent, and log it.
+
+        `message` is built by the caller: {"v": 1, "message_id" (= command_id), "shop_id",
+        "platform", "user_id", "template", "text", "order_id", "livestream_id", "seq" (or
+        null), "at"}. Inside the transaction `check` (pure) gets the person's messaging state
+        (customers.empty_inbox's shape: a person who never wrote has the empty state) and
+        answers (code, reason) when the message may not be sent, or else the channel it goes
+        by: {"channel": "private_reply" | "message", "comment_id"}. The channel depends on the
+        state (a comment's one private reply may be used already), hence decided here.
+        Allowed: the message is logged in `S:messages` with "sent": true (a private reply's
+        comment id joins the state's `replied`), status "applied". Not allowed: logged with
+        "sent": false, "reason_code" and "reason", status "refused" with the reason
+        message_not_allowed. Either way `result.message` is the logged entry. "sent" means
+        the store let it go: the caller sends it after this.
+        """
+        if message.get("message_id", command_id) != command_id:
+            raise ValueError("a message's message_id is the command id that sends it")
+        name = platform_field(str(message["platform"]), str(message["user_id"]))
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            state: Json = await tx.get_json(keys.inbox, name) or empty_inbox()
+            verdict = check(copy.deepcopy(state))
+            entry: Json = {**message, "message_id": command_id, "channel": None,
+                           "comment_id": None}  # fmt: skip
+            if isinstance(verdict, tuple):
+                code, why = verdict
+                entry |= {"sent": False, "reason_code": code, "reason": why}
+                self._log_message(tx, keys, entry)
+                return ShopResult("refused", reasons=[reason("message_not_allowed", None,
+                                                             reason=why)],
+                                  message=entry)  # fmt: skip
+            entry |= {"channel": verdict["channel"], "comment_id": verdict.get("comment_id")}
+            if entry["channel"] not in CHANNELS:
+                raise ValueError(f"a message's channel is one of {sorted(CHANNELS)}")
+            if entry["channel"] == "private_reply" and not entry["comment_id"]:
+                raise ValueError("a private reply answers a comment: comment_id is missing")
+            entry |= {"sent": True, "reason_code": None, "reason": None}
+            self._log_message(tx, keys, entry)
+            if entry["channel"] == "private_reply":
+                tx.set_json(keys.inbox, name, note_replied(state, str(entry["comment_id"])))
+            return ShopResult("applied", message=entry)
+
+        return await self._command(shop_id, command_id, body)
+
+    def _log_message(self, tx: _Tx, keys: _Keys, entry: Json) -> None:
+        tx.write("RPUSH", keys.messages, orjson.dumps(entry))
+        tx.write("LTRIM", keys.messages, -MESSAGES_KEPT, -1)
+
+    async def messages(self, shop_id: str, limit: int | None = None) -> list[Json]:
+        """The customer messages logged (sent or not), oldest first; `limit`: the latest ones."""
+        if limit is not None and limit <= 0:
+            return []
+        start = 0 if limit is None else -limit
+        raws = await self._redis.lrange(_Keys.of(shop_id).messages, start, -1)
+        return [orjson.loads(raw) for raw in raws]
+
+    async def inbox_state(self, shop_id: str, platform: str, user_id: str) -> Json | None:
+        """The person's messaging state (customers.empty_inbox), None if nothing is known."""
+        raw = await self._redis.hget(_Keys.of(shop_id).inbox, platform_field(platform, user_id))
+        state: Json | None = _load(raw)
+        return state
+
+    # -- automation memory -----------------------------------------------------------------
+
+    async def remember_draft(
+        self, shop_id: str, livestream_id: str, seq: int, snapshot: Json
+    ) -> Json | None:
+        """Store the automation's snapshot of a livestream draft and return the previous one,
+        atomically (one script): None the first time, so the caller learns the draft is new,
+        and can compare the two (a waitlist promotion). The livestream's snapshots expire
+        AUTODRAFT_TTL days after the last one: a draft event replayed later than that looks
+        new again, and the commands it triggers are answered from `S:cmds` (their ids are
+        derived from the event)."""
+        if not _ID_RE.match(livestream_id):
+            raise ValueError(f"livestream id {livestream_id!r} must not have braces or spaces")
+        key = f"{shop_prefix(shop_id)}:autodrafts:{livestream_id}"
+        raw = await self._remember(keys=[key], args=[str(seq), orjson.dumps(snapshot),
+                                             AUTODRAFT_TTL_SECONDS])  # fmt: skip
+        previous: Json | None = _load(raw)
+        return previous
+
     # -- chat orders -----------------------------------------------------------------------
 
     async def chat_start(self, cmd: ChatStart) -> ShopResult:
         """A salesperson starts the conversation's next chat order (n = 1, 2, 3...). Refused
         while the conversation has an open one. An upsell answers the customer's previous
-        orders (found by phone, else by platform account) as `previous_orders`."""
+        orders (found by phone, else by platform account) as `previous_orders`. With a
+        `user_id` (and an `issued_at` with its offset) it also records that the customer wrote
+        to the shop then (`record_inbound`); `website` goes to the draft and the order."""
         phone, problems = _normalised_phone(cmd.customer_phone)
         if problems:
             return ShopResult.refused(problems)
@@ -576,6 +906,7 @@ class ShopStore:
                 n=1 if current is None else int(current["n"]) + 1, mode=cmd.mode,
                 platform=cmd.platform, page_id=cmd.page_id, user_id=cmd.user_id,
                 name=cmd.customer_name, phone=phone, staff=cmd.staff_id, at=cmd.issued_at,
+                website=cmd.website,
             )  # fmt: skip
             previous: list[Json] = []
             if cmd.mode == "upsell":
@@ -587,6 +918,10 @@ class ShopStore:
                     previous = await self._customer_orders(tx, keys, customer)
             tx.set_json(keys.chats, cmd.conversation_id, draft)
             tx.set(keys.chatopen, cmd.conversation_id, cmd.staff_id)
+            if cmd.user_id and aware_instant(cmd.issued_at) is not None:
+                # a conversation means the customer wrote: it opens the messaging window
+                await self._note_inbound(tx, keys, cmd.platform, cmd.user_id, cmd.issued_at,
+                                         cmd.conversation_id)  # fmt: skip
             return ShopResult("applied", draft=draft, previous_orders=previous)
 
         return await self._command(cmd.shop_id, cmd.command_id, body)
@@ -729,6 +1064,33 @@ class ShopStore:
         raw = await self._redis.hget(_Keys.of(shop_id).customers, customer_id)
         customer: Json | None = _load(raw)
         return customer
+
+    async def customer_of(
+        self,
+        shop_id: str,
+        *,
+        order_id: str | None = None,
+        platform: str | None = None,
+        user_id: str | None = None,
+        phone: str | None = None,
+    ) -> Json | None:
+        """A customer record: the order's customer, else by platform account, then phone (as
+        typed: normalised like commands'; a phone that is no mobile number finds nobody)."""
+        keys = _Keys.of(shop_id)
+        if order_id is not None:
+            order = _load(await self._redis.hget(keys.orders, order_id))
+            cid = None if order is None else order["customer"].get("customer_id")
+            if cid:
+                found = await self.customer(shop_id, cid)
+                if found is not None:
+                    return found
+        normalised, _ = _normalised_phone(phone)
+        names = lookup_fields({"platform": platform, "user_id": user_id, "phone": normalised})
+        if not names:
+            return None
+        owners = await self._redis.hmget(keys.cidx, names)
+        cid = next((_text(owner) for owner in owners if owner is not None), None)
+        return None if cid is None else await self.customer(shop_id, cid)
 
     async def customer_flags(
         self, shop_id: str, platform_users: Sequence[str], phones: Sequence[str]

@@ -51,6 +51,7 @@ def test_a_new_chat_draft() -> None:
     assert d["contact"] == {"name": "Lan", "phone": "0912345678", "address": None,
                             "ward": None, "province": None, "note": None}  # fmt: skip
     assert d["staff"] == "an" and d["created_at"] == d["updated_at"] == "t0"
+    assert d["website"] is None
     assert chat_order_id("conv1", 3) == "conv1-3"
 
 
@@ -173,7 +174,8 @@ def test_finalise_makes_the_order_conversation_n(action: str) -> None:
     order = chat_order(final, status="new", command_id="c9")
     assert order["order_id"] == "conv1-2" and order["seq"] == 2
     assert order["source"] == {"platform": "facebook", "page_id": "P1", "livestream_id": None,
-                               "conversation_id": "conv1"}  # fmt: skip
+                               "conversation_id": "conv1", "website": None}  # fmt: skip
+    assert order["tags"] == []
     assert order["customer"] == {"customer_id": None, "platform": "facebook", "user_id": "u1",
                                  **CONTACT}  # fmt: skip
     assert [(ln["code"], ln["custom"], ln["amount"]) for ln in order["lines"]] == [
@@ -184,6 +186,21 @@ def test_finalise_makes_the_order_conversation_n(action: str) -> None:
     assert order["staff"] == {"assigned": "an", "finalised_by": "binh"}
     assert order["created_at"] == "t0" and order["finalised_at"] == "t5"
     assert apply(final, {"op": "finalise", "action": "create"})[1] == ["draft_not_open"]
+
+
+def test_a_chat_from_a_website_widget_keeps_the_site_in_the_orders_source() -> None:
+    base = new_chat_draft(
+        shop_id="shop1", conversation_id="web7", n=1, mode="new_sale", platform="website",
+        page_id=None, user_id="visitor-9", name="Lan", phone="0912345678", staff="an", at="t0",
+        website="https://shop.example.vn",
+    )  # fmt: skip
+    assert base["website"] == "https://shop.example.vn"
+    d = ok(base, {"op": "add_line", "code": "MP10"}, {"op": "set_customer", "contact": CONTACT})
+    final, _ = apply(d, {"op": "finalise", "action": "create"})
+    order = chat_order(final, status="new", command_id="c1")
+    assert order["source"] == {"platform": "website", "page_id": None, "livestream_id": None,
+                               "conversation_id": "web7",
+                               "website": "https://shop.example.vn"}  # fmt: skip
 
 
 def test_only_a_finalised_draft_becomes_an_order() -> None:

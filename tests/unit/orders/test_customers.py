@@ -5,18 +5,27 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from config.shop import Workflow
 from orders.customers import (
+    REPLIED_KEPT,
     customer_fields,
+    empty_inbox,
     find_customer,
     flags,
     link_order,
     link_person,
     lookup_fields,
     new_customer,
+    note_inbound,
+    note_replied,
     owned_fields,
+    owner_event,
+    owner_of,
     returned_count,
     set_blacklist,
+    set_owner,
     sorted_customers,
 )
 from orders.workflow import returned_keys
@@ -47,7 +56,8 @@ def test_a_first_order_creates_the_customer() -> None:
     assert linked.customer == {
         "customer_id": "C-1", "shop_id": "shop1", "name": "Lan", "phones": ["0912345678"],
         "platform_ids": ["facebook:u1"], "orders": ["L1-1"], "returned": 0,
-        "blacklisted": False, "blacklist_reason": None, "created_at": "t1", "updated_at": "t1",
+        "blacklisted": False, "blacklist_reason": None, "owner": None, "created_at": "t1",
+        "updated_at": "t1",
     }  # fmt: skip
     assert linked.order["customer"]["customer_id"] == "C-1"
     assert linked.index == {"facebook:u1": "C-1", "phone:0912345678": "C-1"}
@@ -143,3 +153,49 @@ def test_flags_and_the_fields_that_carry_them() -> None:
 def test_customers_sort_by_number() -> None:
     records = [new_customer(cid, "s", "t") for cid in ("C-10", "C-2", "C-1")]
     assert [c["customer_id"] for c in sorted_customers(records)] == ["C-1", "C-2", "C-10"]
+
+
+# -- owners ----------------------------------------------------------------------------------
+
+
+def test_an_owner_is_set_and_announced() -> None:
+    customer = new_customer("C-4", "shop1", "t0")
+    assert owner_of(customer) is None
+    legacy = {k: v for k, v in customer.items() if k != "owner"}  # stored before owners existed
+    assert owner_of(legacy) is None
+    owned = set_owner(legacy, "lan", "t1")
+    assert owner_of(owned) == "lan" and owned["updated_at"] == "t1"
+    assert "owner" not in legacy
+    assert owner_event(owned, previous=None, order_id="L1-3", staff="automation", at="t1",
+                       command_id="auto-1") == {
+        "v": 1, "kind": "owner_assigned", "order_id": "L1-3", "shop_id": "shop1",
+        "customer_id": "C-4", "from": None, "owner": "lan", "staff": "automation", "at": "t1",
+        "command_id": "auto-1",
+    }  # fmt: skip
+
+
+# -- messaging state -------------------------------------------------------------------------
+
+T1 = "2026-03-01T10:00:00+07:00"
+T2 = "2026-03-01T04:30:00+00:00"  # 11:30 in Hà Nội: later than T1 though it sorts before
+
+
+def test_the_latest_inbound_time_is_kept_whatever_the_arrival_order() -> None:
+    first = note_inbound(None, T1, "conv1")
+    assert first == {"last_inbound_at": T1, "conversation_id": "conv1", "replied": []}
+    later = note_inbound(first, T2, None)
+    assert later["last_inbound_at"] == T2 and later["conversation_id"] == "conv1"
+    assert note_inbound(later, T1, "conv0") == later  # late delivery: nothing changes
+    assert first == {"last_inbound_at": T1, "conversation_id": "conv1", "replied": []}
+    with pytest.raises(ValueError):
+        note_inbound(first, "2026-03-01T10:00:00", None)  # no offset: not an instant
+
+
+def test_replied_comments_are_kept_once_and_the_latest_only() -> None:
+    state = note_replied(None, "c1")
+    assert state == empty_inbox() | {"replied": ["c1"]}
+    assert note_replied(state, "c1")["replied"] == ["c1"]
+    for n in range(2, REPLIED_KEPT + 3):
+        state = note_replied(state, f"c{n}")
+    assert len(state["replied"]) == REPLIED_KEPT
+    assert state["replied"][0] == "c3" and state["replied"][-1] == f"c{REPLIED_KEPT + 2}"

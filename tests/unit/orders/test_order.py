@@ -9,18 +9,22 @@ import pytest
 
 from config.shop import Workflow
 from orders.order import (
+    assign_order,
     created_event,
     merge_orders,
     merge_problems,
     order_event,
     order_from_draft,
+    order_tags,
+    tag_order,
 )
 
 Json = dict[str, Any]
 WF = Workflow()
 CONTACT = {"name": "Lan", "phone": "0912345678", "address": "12 Lê Lợi", "ward": "Bến Thành",
            "province": "TP. Hồ Chí Minh", "note": None}  # fmt: skip
-SOURCE = {"platform": "facebook", "page_id": "P1", "livestream_id": "L1", "conversation_id": None}
+SOURCE = {"platform": "facebook", "page_id": "P1", "livestream_id": "L1", "conversation_id": None,
+          "website": None}  # fmt: skip
 
 
 def live_draft(**changes: Any) -> Json:
@@ -67,7 +71,7 @@ def test_order_from_a_livestream_draft_is_the_v1_contract() -> None:
         "total": 338000, "staff": {"assigned": "an", "finalised_by": "binh"},
         "action": "create", "status": "new", "merged_into": None, "merged_from": [],
         "created_at": "2026-01-01T10:00:00+07:00", "finalised_at": "2026-01-01T11:00:00+07:00",
-        "updated_at": "2026-01-01T11:00:00+07:00",
+        "updated_at": "2026-01-01T11:00:00+07:00", "tags": [],
         "history": [{"at": "2026-01-01T11:00:00+07:00", "from": None, "to": "new",
                      "staff": "binh", "command_id": "cmd-1"}],
     }  # fmt: skip
@@ -90,10 +94,12 @@ def test_a_chat_draft_numbers_the_order_with_n() -> None:
     assert order["source"]["conversation_id"] == "conv9"
 
 
-def test_the_source_keeps_exactly_its_four_fields() -> None:
+def test_the_source_keeps_exactly_its_five_fields() -> None:
     order = build(source={"platform": "tiktok", "extra": 1})
     assert order["source"] == {"platform": "tiktok", "page_id": None, "livestream_id": None,
-                               "conversation_id": None}  # fmt: skip
+                               "conversation_id": None, "website": None}  # fmt: skip
+    site = build(source={"platform": "website", "website": "https://shop.example.vn"})
+    assert site["source"]["website"] == "https://shop.example.vn"
 
 
 def test_the_draft_is_not_changed() -> None:
@@ -241,3 +247,34 @@ def test_merging_a_merged_order_keeps_the_first_sources() -> None:
 def test_merge_needs_two_orders() -> None:
     with pytest.raises(ValueError):
         merge_orders([an_order("L1-1")], "M-1", "s", "t", "m")
+
+
+def test_merge_keeps_every_tag_once_and_a_legacy_source_gains_website() -> None:
+    a, b, c = an_order("L1-1"), an_order("L1-2"), an_order("L1-3")
+    a["tags"], b["tags"] = ["vip", "web"], ["web", "gấp"]
+    del c["tags"]  # an order stored before tags existed
+    del a["source"]["website"]
+    merged, originals = merge_orders([a, b, c], "M-1", "s", "t", "m")
+    assert merged["tags"] == ["vip", "web", "gấp"]
+    assert merged["source"] == dict(SOURCE)
+    assert "tags" not in originals[2]
+
+
+# -- assigning and tagging -------------------------------------------------------------------
+
+
+def test_assign_and_tag_change_copies() -> None:
+    order = build()
+    assigned = assign_order(order, "chi", "t2")
+    assert assigned["staff"] == {"assigned": "chi", "finalised_by": "binh"}
+    assert assigned["updated_at"] == "t2" and order["staff"]["assigned"] == "an"
+    tagged = tag_order(order, "vip", "t3")
+    assert tagged is not None and tagged["tags"] == ["vip"] and tagged["updated_at"] == "t3"
+    assert order["tags"] == []
+    assert tag_order(tagged, "vip", "t4") is None
+    assert tag_order(tagged, "web", "t4")["tags"] == ["vip", "web"]  # type: ignore[index]
+    legacy = {k: v for k, v in order.items() if k != "tags"}
+    assert order_tags(legacy) == [] and tag_order(legacy, "vip", "t5")["tags"] == ["vip"]  # type: ignore[index]
+    event = order_event("assigned", assigned, from_="an", to="chi", staff="automation",
+                        at="t2", command_id="auto-1")  # fmt: skip
+    assert (event["kind"], event["from"], event["to"]) == ("assigned", "an", "chi")
