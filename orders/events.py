@@ -1,4 +1,5 @@
-"""What the order book consumes: one parsed comment, with where it came from."""
+"""What the order book consumes: one parsed comment with where it came from, and the op of a staff
+command on a livestream draft (the JSON `chotdon_command` reads; see orders/README.md)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,103 @@ def validate_events(events: Sequence[CommentEvent]) -> None:
         problem = _event_problem(event)
         if problem:
             raise InvalidEvent(f"event {index} ({getattr(event, 'comment_id', '?')!r}): {problem}")
+
+
+# -- staff commands on livestream drafts ---------------------------------------------------------
+
+
+class InvalidCommand(ValueError):
+    """A staff command's op the order book refuses to read: nothing is applied or recorded.
+
+    (A well-formed op that breaks a rule is *refused* with reasons instead.)"""
+
+
+OP_TYPES = frozenset({"set_customer", "pick_product", "choose_variant", "set_quantity",
+                      "remove_line", "add_line", "add_custom_line", "assign",
+                      "finalise"})  # fmt: skip
+FINALISE_ACTIONS = frozenset({"create", "deliver_now", "send_to_store", "save", "cancel"})
+# Actions that make an order; save and cancel do not.
+CREATING_ACTIONS = frozenset({"create", "deliver_now", "send_to_store"})
+LINE_OPS = frozenset({"pick_product", "choose_variant", "set_quantity", "remove_line"})
+CONTACT_KEYS = frozenset({"name", "phone", "address", "ward", "province", "note"})
+MAX_COUNT = 1_000_000_000  # seq, line, qty: positive integers up to this
+MAX_PRICE = 10**12
+
+
+def _is_count(value: object) -> bool:
+    return _is_int(value) and 1 <= value <= MAX_COUNT  # type: ignore[operator]
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _attributes_problem(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return "attributes are not an object"
+    if not all(_is_word(k) and _is_word(v) for k, v in value.items()):
+        return "attributes are not plain text"
+    return None
+
+
+def _op_fields_problem(kind: str, op: dict[str, object]) -> str | None:
+    if kind in LINE_OPS and not _is_count(op.get("line")):
+        return "line is not a positive integer"
+    if kind in ("pick_product", "add_line") and not _is_word(op.get("code")):
+        return "code is empty or has control characters"
+    if kind in ("pick_product", "choose_variant", "add_line"):
+        problem = _attributes_problem(op.get("attributes"))
+        if problem:
+            return problem
+    if kind in ("set_quantity", "add_line", "add_custom_line") and not _is_count(op.get("qty")):
+        return "qty is not a positive integer"
+    if kind == "set_customer":
+        contact = op.get("contact")
+        if not isinstance(contact, dict) or not all(
+            k in CONTACT_KEYS and (v is None or isinstance(v, str)) for k, v in contact.items()
+        ):
+            return "contact is not an object of contact fields (text or null)"
+    elif kind == "add_custom_line":
+        price = op.get("price")
+        if not _is_text(op.get("name")):
+            return "name is empty"
+        if not _is_int(price) or not 0 <= price <= MAX_PRICE:  # type: ignore[operator]
+            return "price is not a natural number"
+    elif kind == "assign":
+        if op.get("assignee") is not None and not _is_text(op.get("assignee")):
+            return "assignee is empty"
+    elif kind == "finalise":
+        action, order_id = op.get("action"), op.get("order_id")
+        if action not in FINALISE_ACTIONS:
+            return "unknown action"
+        if not isinstance(op.get("expect"), str):
+            return "expect is not text"
+        if action in CREATING_ACTIONS and not _is_text(order_id):
+            return "no order_id"
+        if order_id is not None and not isinstance(order_id, str):
+            return "order_id is not text"
+    return None
+
+
+def op_problem(command_id: object, op: object) -> str | None:
+    """What is wrong with a command's op (the shape lua/orderbook.lua reads), or None."""
+    if not _is_text(command_id):
+        return "no command id"
+    if not isinstance(op, dict):
+        return "the op is not an object"
+    kind = op.get("type")
+    if kind not in OP_TYPES:
+        return f"unknown type {kind!r}"
+    if not _is_count(op.get("seq")):
+        return "seq is not a positive integer"
+    if not _is_text(op.get("at")):
+        return "no at"
+    if not _is_text(op.get("staff")):
+        return "no staff"
+    return _op_fields_problem(str(kind), op)
+
+
+def validate_op(command_id: object, op: object) -> None:
+    problem = op_problem(command_id, op)
+    if problem:
+        raise InvalidCommand(f"command {command_id!r}: {problem}")

@@ -9,20 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from parsers.models import ItemStatus
-
-DraftStatus = Literal["open", "cancelled"]
+DraftStatus = Literal["open", "cancelled", "finalised"]
+# The parser's item statuses, and "custom": an ad-hoc line staff added (no code, no stock).
+LineStatus = Literal["matched", "needs_variant", "unknown_code", "custom"]
+CommandStatus = Literal["applied", "refused", "stale"]
+# A refusal reason: (code of orders/reasons.py, the field at fault, the message's parameters).
+ReasonTuple = tuple[str, str | None, dict[str, object]]
 Json = dict[str, Any]
+# The staff-set contact of a draft, in its JSON order (orders.commands.CONTACT_FIELDS).
+CONTACT_KEYS = ("name", "phone", "address", "ward", "province", "note")
 
 
 @dataclass(slots=True)
 class Line:
     id: int  # stable within its draft, so a waiting request can name its line
-    code: str
+    code: str | None  # None: a custom line
     name: str | None  # None: an unknown-code line
     attributes: dict[str, str]
     qty: int
-    status: ItemStatus
+    status: LineStatus
     unit_price: int | None
     comment_ids: list[str]
     reserved: int = 0
@@ -31,7 +36,8 @@ class Line:
 
     @property
     def known(self) -> bool:
-        return self.name is not None
+        """A catalogue line (matched or needs_variant): it draws on its product's stock."""
+        return self.status in ("matched", "needs_variant")
 
     def to_json(self) -> Json:
         return {
@@ -79,6 +85,13 @@ class Draft:
     lines: list[Line] = field(default_factory=list)
     history: list[Line] = field(default_factory=list)
     next_line_id: int = 1
+    # What staff set (commands); comments never change these.
+    contact: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(CONTACT_KEYS))
+    staff: str | None = None  # the assignee
+    action: str | None = None  # the last finalise action (create, save, cancel...)
+    order_id: str | None = None
+    finalised_at: str | None = None
+    finalised_by: str | None = None
 
     def line(self, line_id: int) -> Line:
         for line in self.lines:
@@ -102,7 +115,30 @@ class Draft:
             "total": self.total(),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "contact": {key: self.contact[key] for key in CONTACT_KEYS},
+            "staff": self.staff,
+            "action": self.action,
+            "order_id": self.order_id,
+            "finalised_at": self.finalised_at,
+            "finalised_by": self.finalised_by,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DraftCommandResult:
+    """What a staff command on a livestream draft did (DraftStore.apply_draft_command).
+
+    `draft` is the addressed draft after the command (its current state when refused, stale or
+    a duplicate; None when there is no such draft); `others` are the other drafts whose content
+    the command changed (customers served by released units), by seq; `duplicate`: the command
+    id was applied before, and this is its stored outcome (nothing changed now).
+    """
+
+    status: CommandStatus
+    reasons: list[ReasonTuple]
+    draft: Json | None
+    others: list[Json]
+    duplicate: bool = False
 
 
 @dataclass(slots=True)

@@ -19,8 +19,21 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from config.shop import Product, ShopConfig
-from orders.events import CommentEvent, validate_events
-from orders.model import Json
+from orders.events import CommentEvent, validate_events, validate_op
+from orders.model import DraftCommandResult, Json, ReasonTuple
+
+__all__ = [
+    "Applied",
+    "DraftCommandResult",
+    "DraftStore",
+    "LivestreamInfo",
+    "StoreBusy",
+    "StoreError",
+    "encode_events",
+    "encode_products",
+    "livestream_prefix",
+    "registry_key",
+]
 
 RepeatRule = Literal["ignore", "add"]
 
@@ -104,9 +117,10 @@ def encode_events(events: Sequence[CommentEvent]) -> bytes:
 
 
 def encode_products(products: Sequence[Product]) -> bytes:
+    """Attribute names, and their allowed values in the same order (staff commands check them)."""
     return orjson.dumps([
         {"code": p.code, "name": p.name, "price": p.price, "stock": p.stock,
-         "attributes": list(p.attributes)}
+         "attributes": list(p.attributes), "values": [list(v) for v in p.attributes.values()]}
         for p in products
     ])  # fmt: skip
 
@@ -223,6 +237,40 @@ class DraftStore:
         changed, redelivered, created, moved = raw
         return Applied(list(changed), [m == 1 for m in moved], list(redelivered), int(created))
 
+    async def apply_draft_command(
+        self, shop_id: str, livestream_id: str, command_id: str, op: Json
+    ) -> DraftCommandResult:
+        """Apply a staff command's op to the draft it addresses by seq, atomically.
+
+        The outcome of an applied or refused command is kept under its id: the same id again
+        changes nothing and answers that outcome (duplicate=True) with the draft as it is now.
+        A finalise whose `expect` is not the draft's view as it is now answers "stale" and is
+        kept nowhere: read the draft again, check it again, retry. orders/README.md ("Staff
+        commands") has the op of each type; a malformed op raises InvalidCommand, nothing
+        written.
+        """
+        validate_op(command_id, op)
+        prefix = livestream_prefix(shop_id, livestream_id)
+        raw = await self._fcall(
+            "chotdon_command", f"{prefix}:meta", command_id, orjson.dumps(op)
+        )  # fmt: skip
+        status, reasons, draft, others, duplicate = raw
+        return DraftCommandResult(
+            status=_text(status),  # type: ignore[arg-type]
+            reasons=_reasons_of(reasons),
+            draft=None if draft is None else orjson.loads(draft),
+            others=_drafts_of(others),
+            duplicate=duplicate == 1,
+        )
+
+    async def draft_raw(self, shop_id: str, livestream_id: str, seq: int) -> bytes | None:
+        """The draft's view exactly as stored: what a finalise sends back as `expect`."""
+        prefix = livestream_prefix(shop_id, livestream_id)
+        raw = await self._redis.hget(f"{prefix}:view", str(seq))
+        if raw is None:
+            return None
+        return raw if isinstance(raw, bytes) else _text(raw).encode()
+
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)
         views = await self._redis.hvals(f"{prefix}:view")
@@ -231,12 +279,31 @@ class DraftStore:
         return drafts
 
     async def draft(self, shop_id: str, livestream_id: str, seq: int) -> Json | None:
-        prefix = livestream_prefix(shop_id, livestream_id)
-        raw = await self._redis.hget(f"{prefix}:view", str(seq))
+        raw = await self.draft_raw(shop_id, livestream_id, seq)
         if raw is None:
             return None
         draft: Json = orjson.loads(raw)
         return draft
+
+    async def stock(
+        self, shop_id: str, livestream_id: str
+    ) -> tuple[dict[str, int], dict[str, list[tuple[int, int, str]]]]:
+        """Units held per product (those with none left out) and each product's waitlist,
+        head first, as (units, line id, user id) per request: OrderBook.held() and queues()."""
+        prefix = livestream_prefix(shop_id, livestream_id)
+        held = {
+            _text(k): int(_text(v))
+            for k, v in (await self._redis.hgetall(f"{prefix}:held")).items()
+        }
+        queues: dict[str, list[tuple[int, int, str]]] = {}
+        for code in sorted(held):
+            entries = [
+                _text(e).split(":", 2)
+                for e in await self._redis.lrange(f"{prefix}:q:{code}", 0, -1)
+            ]
+            if entries:
+                queues[code] = [(int(units), int(line), user) for units, line, user in entries]
+        return {code: units for code, units in sorted(held.items()) if units}, queues
 
     async def customers(self, shop_id: str, livestream_id: str) -> dict[str, Json]:
         prefix = livestream_prefix(shop_id, livestream_id)
@@ -264,3 +331,7 @@ class DraftStore:
 def _drafts_of(raw: Any) -> list[Json]:
     """The function answers one JSON object per changed draft (no array to build around them)."""
     return [orjson.loads(item) for item in raw]
+
+
+def _reasons_of(raw: Any) -> list[ReasonTuple]:
+    return [(code, field, params) for code, field, params in orjson.loads(raw)]

@@ -12,8 +12,9 @@ touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are deri
                     each Kafka partition the livestream's comments came from; absent: -1),
                     open (1/0), repeat (ignore|add), ver (config version), config (shop config
                     JSON), fp (fingerprint of the last registration, for idempotence)
-  P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names}}
-  P:held      hash  code -> units reserved by live lines (remaining = stock - held)
+  P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names},
+                    v={{allowed values} per attribute name, in a's order}}
+  P:held      hash  code -> units reserved by live and finalised lines (remaining = stock - held)
   P:q:<code>  list  FIFO of waiting requests, "<units>:<line id>:<user id>"
   P:users     hash  user id -> msgpack customer record with the user's draft (see below)
   P:view      hash  seq -> the draft as JSON, exactly what the CLI, the API and draft-events show
@@ -21,14 +22,20 @@ touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are deri
   P:unattr    list  JSON of comments without a commenter
   P:recent:<partition>  zset  seq -> the highest offset of the batch that last changed the
                     draft; a redelivery republishes what changed from its first offset on
+  P:cmds      hash  command id -> the outcome of a staff command, "<status> US <seq> US
+                    <reasons JSON>" (seq empty when no draft was found): idempotence
 
-A user record is {p=platform, n=name, ph=phone, rep=repeat memory, d=draft}; a draft is
-{seq, st=open|cancelled, ca=created_at, ua=updated_at, cu={p, n, ph} (its own copy: a stopped
-livestream updates the customer, not the draft), L={lines}, H=history as rendered JSON, nl=next
-line id}; a line is an array (see ID..LAST below: arrays cost half as much to (un)pack as
-maps) holding its merge key, its JSON up to qty (all that never changes once the line exists)
-and its comment ids as rendered JSON. So a changed draft is rendered mostly by concatenation,
-never decoded from or re-encoded to JSON as a whole: that is the budget.
+A user record is {p=platform, n=name, ph=phone, rep=repeat memory, d=draft (the current one: a
+finalised draft is dropped from the record when the customer's next order starts a new draft,
+and lives on in P:view only)}; a draft is {seq, st=open|cancelled|finalised, ca=created_at,
+ua=updated_at, cu={p, n, ph} (its own copy: a stopped livestream updates the customer, not the
+draft), L={lines}, H=history as rendered JSON, nl=next line id, and what staff set: ct=contact
+{name=..., phone=...} (absent: all null), sf=staff (assignee), ac=action, oid=order_id,
+fa=finalised_at, fb=finalised_by}; a line is an array (see ID..LAST below: arrays cost half as
+much to (un)pack as maps) holding its merge key, its JSON up to qty (all that never changes once
+the line exists, but for a staff choice of variant) and its comment ids as rendered JSON. So a
+changed draft is rendered mostly by concatenation, never decoded from or re-encoded to JSON as a
+whole: that is the budget.
 
 Keys and signatures are built with the separators US (\31) and RS (\30), which validation
 refuses in codes and attributes: a line's merge key is "k|u" US code US (name RS value US)*
@@ -37,6 +44,7 @@ with names sorted, so a cancel naming some attributes is a plain substring searc
 Functions.
   FCALL chotdon_register 1 P:meta <shop> <livestream> <products JSON> <repeat> <config JSON>
   FCALL chotdon_apply    1 P:meta <events JSON>
+  FCALL chotdon_command  1 P:meta <command id> <op JSON>
   FCALL chotdon_stop     1 P:meta
   FCALL_RO chotdon_customers 1 P:meta
 register returns the drafts it changed, by seq: an array of JSON objects. apply returns
@@ -46,6 +54,9 @@ redelivered_views); moved flags say, for each changed draft, whether its only ch
 waitlist place moving up, which the agent does not publish (see orders/README.md).
 An event is [comment_id, offset, user_id|null, user_name, created_at, intent, phone|null,
 [[code, qty, {attributes}, status], ...], platform, partition].
+command returns [status (applied|refused|stale), reasons JSON ([[code, field|null, {params}],
+...]), the addressed draft's JSON (or false), [other drafts whose content changed], duplicate
+0|1]; the op is described in orders/README.md ("Staff commands").
 
 Nothing is written before the input is validated and every change is computed: the whole call
 works on caches of what it read and writes them back at the end (finish), so a refused batch
@@ -57,9 +68,10 @@ leaves no trace.
 local NULL, enc, dec, pack, unpack_mp, FMT
 local CHUNK = 1000 -- arguments per Redis command; Lua's C stack allows a few thousand
 local US, RS = '\31', '\30'
--- A line: ID stable within its draft (a queue names it), KEY merge key, CODE, QTY, RES reserved,
--- WL waitlist place (0: none), PRICE unit price (-1: unknown code), FIXED its JSON up to qty,
--- CIDS its comment ids as JSON, LAST the last comment id added.
+-- A line: ID stable within its draft (a queue names it), KEY merge key, CODE (false: a custom
+-- line), QTY, RES reserved, WL waitlist place (0: none), PRICE unit price (-1: unknown code),
+-- FIXED its JSON up to qty, CIDS its comment ids as JSON, LAST the last comment id added.
+-- A catalogue line has a CODE and PRICE >= 0; only such lines hold stock and wait in queues.
 local ID, KEY, CODE, QTY, RES, WL, PRICE, FIXED, CIDS, LAST = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 
 -- Per-call state, reset at the start of every call (a library's upvalues outlive calls).
@@ -84,7 +96,7 @@ local function reset(meta_key)
   local p = string.sub(meta_key, 1, -6)
   K = { meta = meta_key, products = p .. ':products', held = p .. ':held', q = p .. ':q:',
     users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr',
-    recent = p .. ':recent:' }
+    recent = p .. ':recent:', cmds = p .. ':cmds' }
   PROD, HELD, HELD_DIRTY, QUEUES = {}, {}, {}, {}
   USERS, DIRTY, CHANGED, MOVED = {}, {}, {}, {}
 end
@@ -262,6 +274,21 @@ local function jline(l)
   return table.concat(parts)
 end
 
+-- What staff set, after updated_at: one constant string for the drafts staff never touched.
+local CONTACT_KEYS = { 'name', 'phone', 'address', 'ward', 'province', 'note' }
+local UNTOUCHED = ',"contact":{"name":null,"phone":null,"address":null,"ward":null,'
+  .. '"province":null,"note":null},"staff":null,"action":null,"order_id":null,'
+  .. '"finalised_at":null,"finalised_by":null}'
+
+local function jstaff(d)
+  if not (d.ct or d.sf or d.ac or d.oid or d.fa or d.fb) then return UNTOUCHED end
+  local ct, parts = d.ct or {}, {}
+  for i, k in ipairs(CONTACT_KEYS) do parts[i] = '"' .. k .. '":' .. jtext(ct[k]) end
+  return ',"contact":{' .. table.concat(parts, ',') .. '},"staff":' .. jtext(d.sf)
+    .. ',"action":' .. jtext(d.ac) .. ',"order_id":' .. jtext(d.oid) .. ',"finalised_at":'
+    .. jtext(d.fa) .. ',"finalised_by":' .. jtext(d.fb) .. '}'
+end
+
 -- One table.concat per draft: Redis's Lua hashes every byte of every string it creates, so
 -- intermediate strings (a line's JSON, then the draft's) would cost twice.
 local function jdraft(user, d)
@@ -286,7 +313,7 @@ local function jdraft(user, d)
   parts[n + 6] = enc(d.ca)
   parts[n + 7] = ',"updated_at":'
   parts[n + 8] = enc(d.ua)
-  parts[n + 9] = '}'
+  parts[n + 9] = jstaff(d)
   return table.concat(parts)
 end
 
@@ -369,20 +396,23 @@ end
 
 -- Takes lines out of stock: all their requests leave first, so freed units never serve a line
 -- that is leaving too. A live known line waits for exactly q - r units.
+-- A custom line holds no stock: its reserved just drops to 0.
 local function release(user, lines, t)
   local freed, codes = {}, {}
   for _, l in ipairs(lines) do
     local code = l[CODE]
-    if l[PRICE] >= 0 and l[QTY] > l[RES] then qremove(code, user, l[ID]) end
-    l[WL] = 0
-    if l[RES] > 0 then
-      set_held(code, held(code) - l[RES])
-      l[RES] = 0
-      if not freed[code] then
-        freed[code] = true
-        codes[#codes + 1] = code
+    if code and l[PRICE] >= 0 then
+      if l[QTY] > l[RES] then qremove(code, user, l[ID]) end
+      if l[RES] > 0 then
+        set_held(code, held(code) - l[RES])
+        if not freed[code] then
+          freed[code] = true
+          codes[#codes + 1] = code
+        end
       end
     end
+    l[WL] = 0
+    l[RES] = 0
   end
   for _, code in ipairs(codes) do serve(code, t) end
 end
@@ -407,18 +437,24 @@ local function line_status(item, p)
   return 'matched'
 end
 
+-- A line's JSON up to qty.
+local function jfixed(code, name, attrs, status, price)
+  return '{"code":' .. jtext(code) .. ',"name":' .. jtext(name) .. ',"attributes":'
+    .. jattrs(attrs) .. ',"status":"' .. status .. '","unit_price":'
+    .. (price >= 0 and jint(price) or 'null') .. ','
+end
+
 local function new_line(d, code, attrs, key, p, item)
   local name, price = nil, -1
   if p then name, price = p.n, p.p end
-  local l = { d.nl, key, code, 0, 0, 0, price,
-    '{"code":' .. enc(code) .. ',"name":' .. jtext(name) .. ',"attributes":' .. jattrs(attrs)
-      .. ',"status":"' .. line_status(item, p) .. '","unit_price":'
-      .. (p and jint(price) or 'null') .. ',', '', '' }
+  local l = { d.nl, key, code, 0, 0, 0, price, jfixed(code, name, attrs, line_status(item, p),
+    price), '', '' }
   d.nl = d.nl + 1
   d.L[#d.L + 1] = l
   return l
 end
 
+-- A comment's item, or a line staff added (cid nil: no comment id).
 local function add_item(user, d, item, cid)
   local code, qty, attrs = item[1], item[2], item[3]
   local p = product(code)
@@ -435,7 +471,7 @@ local function add_item(user, d, item, cid)
   line = line or new_line(d, code, attrs, key, p, item)
   local was_waiting = line[PRICE] >= 0 and line[QTY] > line[RES]
   line[QTY] = line[QTY] + qty
-  if line[LAST] ~= cid then
+  if cid and line[LAST] ~= cid then
     line[CIDS] = line[CIDS] == '' and enc(cid) or line[CIDS] .. ',' .. enc(cid)
     line[LAST] = cid
   end
@@ -460,7 +496,8 @@ local function order(user, c, e)
   if repeated and REPEAT == 'ignore' then return end
   local t = e[5]
   local d = c.d
-  if not d then
+  if not d or d.st == 'finalised' then
+    -- A finalised draft stays as it is, in P:view under its number; the customer starts anew.
     SEQ = SEQ + 1
     d = { seq = SEQ, st = 'open', cu = { p = c.p, n = c.n, ph = c.ph }, L = {}, H = '',
       ca = t, ua = t, nl = 1 }
@@ -468,7 +505,7 @@ local function order(user, c, e)
   elseif d.st == 'cancelled' then
     -- Reopen: same number, no lines; what was cancelled stays on record in the history.
     for _, l in ipairs(d.L) do to_history(d, l) end
-    d.L, d.st = {}, 'open'
+    d.L, d.st, d.ac = {}, 'open', nil
   end
   for _, it in ipairs(e[8]) do add_item(user, d, it, e[1]) end
   touch(user, d, t)
@@ -497,7 +534,7 @@ local function cancel(user, c, e)
     DIRTY[user] = true
   end
   local d = c.d
-  if not d or d.st == 'cancelled' then return end
+  if not d or d.st ~= 'open' then return end
   local items, t = e[8], e[5]
   if #items == 0 then
     release(user, d.L, t)
@@ -531,7 +568,7 @@ local function customer_facts(user, e, open)
   if name ~= '' and c.n ~= name then c.n, DIRTY[user] = name, true end
   if phone ~= NULL and phone ~= '' and c.ph ~= phone then c.ph, DIRTY[user] = phone, true end
   local d = c.d
-  if open and d then
+  if open and d and d.st ~= 'finalised' then
     local cu = d.cu
     if cu.p ~= c.p or cu.n ~= c.n or cu.ph ~= c.ph then
       cu.p, cu.n, cu.ph = c.p, c.n, c.ph
@@ -620,7 +657,7 @@ local function finish()
   end
   if #views > 0 then call_each_chunk('HSET', K.view, views, 2 * CHUNK) end
   redis.call('HSET', K.meta, 'seq', SEQ)
-  return out
+  return out, changed
 end
 
 -- For each changed draft, in the order finish returns them: 1 when its only change is its
@@ -824,6 +861,384 @@ local function apply(keys, args)
   return { out, redelivered_views(first_again), SEQ - seq_before, moved_flags() }
 end
 
+-- chotdon_command ------------------------------------------------------------------------
+-- A staff command on one livestream draft, addressed by seq; orders/book.py OrderBook.command is
+-- the reference. The caller (the command agent) has validated what only it knows (staff,
+-- phone, province, the finalise rules, read on the view it sends back as `expect`).
+
+local OPS = { set_customer = true, pick_product = true, choose_variant = true,
+  set_quantity = true, remove_line = true, add_line = true, add_custom_line = true,
+  assign = true, finalise = true }
+local LINE_OPS = { pick_product = true, choose_variant = true, set_quantity = true,
+  remove_line = true }
+local ACTIONS = { create = true, deliver_now = true, send_to_store = true, save = true,
+  cancel = true }
+local CREATING = { create = true, deliver_now = true, send_to_store = true }
+local CONTACT_SET = { name = true, phone = true, address = true, ward = true, province = true,
+  note = true }
+local MAX_COUNT, MAX_PRICE = 1000000000, 1000000000000
+
+local function is_count(v) return is_int(v) and v >= 1 and v <= MAX_COUNT end
+
+local function attrs_problem(a)
+  if type(a) ~= 'table' then return 'attributes are not an object' end
+  for k, v in pairs(a) do
+    if not is_word(k) or not is_word(v) then return 'attributes are not plain text' end
+  end
+end
+
+local function op_fields_problem(t, op)
+  if LINE_OPS[t] and not is_count(op.line) then return 'line is not a positive integer' end
+  if (t == 'pick_product' or t == 'add_line') and not is_word(op.code) then
+    return 'code is empty or has control characters'
+  end
+  if t == 'pick_product' or t == 'choose_variant' or t == 'add_line' then
+    local problem = attrs_problem(op.attributes)
+    if problem then return problem end
+  end
+  if (t == 'set_quantity' or t == 'add_line' or t == 'add_custom_line')
+      and not is_count(op.qty) then
+    return 'qty is not a positive integer'
+  end
+  if t == 'set_customer' then
+    if type(op.contact) ~= 'table' then return 'contact is not an object' end
+    for k, v in pairs(op.contact) do
+      if not CONTACT_SET[k] or (v ~= NULL and type(v) ~= 'string') then
+        return 'contact is not an object of contact fields (text or null)'
+      end
+    end
+  elseif t == 'add_custom_line' then
+    if not is_text(op.name) then return 'name is empty' end
+    if not is_int(op.price) or op.price < 0 or op.price > MAX_PRICE then
+      return 'price is not a natural number'
+    end
+  elseif t == 'assign' then
+    if op.assignee ~= nil and op.assignee ~= NULL and not is_text(op.assignee) then
+      return 'assignee is empty'
+    end
+  elseif t == 'finalise' then
+    if not ACTIONS[op.action] then return 'unknown action' end
+    if type(op.expect) ~= 'string' then return 'expect is not text' end
+    if CREATING[op.action] and not is_text(op.order_id) then return 'no order_id' end
+    if op.order_id ~= nil and op.order_id ~= NULL and type(op.order_id) ~= 'string' then
+      return 'order_id is not text'
+    end
+  end
+end
+
+local function op_problem(op)
+  if type(op) ~= 'table' then return 'the op is not an object' end
+  if not OPS[op.type] then return 'unknown type' end
+  if not is_count(op.seq) then return 'seq is not a positive integer' end
+  if not is_text(op.at) then return 'no at' end
+  if not is_text(op.staff) then return 'no staff' end
+  return op_fields_problem(op.type, op)
+end
+
+-- A reason is {code, field or false, {{name, value}, ...}}; rendered by hand, as cjson would
+-- write an empty list as {}.
+local function jreasons(reasons)
+  local out = {}
+  for i, r in ipairs(reasons) do
+    local params = {}
+    for j, kv in ipairs(r[3]) do
+      local v = kv[2]
+      params[j] = enc(kv[1]) .. ':' .. (type(v) == 'number' and jint(v) or enc(v))
+    end
+    out[i] = '[' .. enc(r[1]) .. ',' .. (r[2] and enc(r[2]) or 'null') .. ',{'
+      .. table.concat(params, ',') .. '}]'
+  end
+  return '[' .. table.concat(out, ',') .. ']'
+end
+
+-- The draft numbered seq: its view and status, and when it is its customer's current draft, the
+-- user id, the user record and the draft. A number whose customer has a newer draft is a
+-- finalised one.
+local function draft_by_seq(seq)
+  local view = redis.call('HGET', K.view, jint(seq))
+  if not view then return nil end
+  local v = dec(view)
+  local user = v.customer.user_id
+  local c = user_record(user)
+  if c and c.d and c.d.seq == seq then return view, c.d.st, user, c, c.d end
+  return view, v.status
+end
+
+-- (name RS value US)* of a merge key back to a table.
+local function key_attrs(key)
+  local attrs = {}
+  local rest = string.match(key, '^[^\31]*\31[^\31]*\31(.*)$') or ''
+  for k, v in string.gmatch(rest, '([^\30\31]*)\30([^\30\31]*)\31') do attrs[k] = v end
+  return attrs
+end
+
+local function line_kind(l)
+  if not l[CODE] then return 'custom' end
+  if l[PRICE] < 0 then return 'unknown_code' end
+  return 'known'
+end
+
+-- Appends a reason for every fault of code and attrs against the catalogue.
+local function product_problems(reasons, code, attrs, field)
+  local p = product(code)
+  if not p then
+    reasons[#reasons + 1] = { 'unknown_product', field, { { 'code', code } } }
+    return
+  end
+  local names = {}
+  for k in pairs(attrs) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local at
+    for i, a in ipairs(p.a) do
+      if a == k then at = i end
+    end
+    if not at then
+      reasons[#reasons + 1] = { 'unknown_attribute', 'attributes',
+        { { 'code', code }, { 'attribute', k } } }
+    elseif p.v then -- a record registered before values were kept: names only
+      local ok = false
+      for _, v in ipairs(p.v[at]) do
+        if v == attrs[k] then ok = true end
+      end
+      if not ok then
+        reasons[#reasons + 1] = { 'unknown_attribute_value', 'attributes',
+          { { 'code', code }, { 'attribute', k }, { 'value', attrs[k] } } }
+      end
+    end
+  end
+end
+
+-- Every reason to refuse, once the draft is found and open; {} to apply.
+local function command_problems(d, op)
+  local t, reasons = op.type, {}
+  if t == 'add_line' then
+    product_problems(reasons, op.code, op.attributes, 'code')
+    return reasons
+  end
+  if not LINE_OPS[t] then return reasons end
+  local l = d.L[op.line]
+  local at_line = { { 'line', op.line } }
+  if not l then return { { 'line_not_found', 'line', at_line } } end
+  local kind = line_kind(l)
+  if t == 'pick_product' then
+    if kind == 'custom' then
+      reasons[1] = { 'custom_line', 'line', at_line }
+    elseif kind ~= 'unknown_code' then
+      reasons[1] = { 'not_unknown_code_line', 'line', at_line }
+    end
+    product_problems(reasons, op.code, op.attributes, 'code')
+  elseif t == 'choose_variant' then
+    if kind == 'custom' then return { { 'custom_line', 'line', at_line } } end
+    if kind == 'unknown_code' then return { { 'not_needs_variant_line', 'line', at_line } } end
+    product_problems(reasons, l[CODE], op.attributes, 'line')
+  elseif t == 'set_quantity' and kind == 'known' and op.qty > l[QTY]
+      and not product(l[CODE]) then
+    -- more units are a stock request: a product out of the catalogue takes none
+    reasons[1] = { 'unknown_product', 'line', { { 'code', l[CODE] } } }
+  end
+  return reasons
+end
+
+-- An unknown-code line becomes a catalogue line in its place; the typed code stays visible in
+-- the history. The new line requests its units like a comment's item.
+local function pick_product(user, d, op)
+  local i, code, attrs = op.line, op.code, op.attributes
+  local old, p = d.L[i], product(code)
+  local status = line_status({ code, old[QTY], attrs, 'matched' }, p)
+  local l = { d.nl, 'k' .. US .. code .. US .. attrs_key(attrs), code, old[QTY], 0, 0, p.p,
+    jfixed(code, p.n, attrs, status, p.p), old[CIDS], old[LAST] }
+  d.nl = d.nl + 1
+  d.L[i] = l
+  to_history(d, old)
+  request(user, l, false, p, code, l[QTY])
+end
+
+-- Merged into the line's attributes; its reservation stays; no merge with an equal line.
+local function choose_variant(l, attrs)
+  local code = l[CODE]
+  local merged, changed = key_attrs(l[KEY]), false
+  for k, v in pairs(attrs) do
+    if merged[k] ~= v then merged[k], changed = v, true end
+  end
+  local status = line_status({ code, 0, merged, 'matched' }, product(code))
+  if not changed and status == string.match(l[FIXED], ',"status":"([%a_]+)"') then
+    return false
+  end
+  l[KEY] = 'k' .. US .. code .. US .. attrs_key(merged)
+  local head = string.sub(l[FIXED], 1, string.find(l[FIXED], ',"attributes":', 1, true) - 1)
+  l[FIXED] = head .. ',"attributes":' .. jattrs(merged) .. ',"status":"' .. status
+    .. '","unit_price":' .. jint(l[PRICE]) .. ','
+  return true
+end
+
+-- Fewer units: waiting units go first (the line's latest requests), then reserved ones, which
+-- serve the head of the queue like a cancel's release.
+local function reduce(user, l, units, t)
+  local code = l[CODE]
+  local waiting = l[QTY] - l[RES]
+  local drop = math.min(units, waiting)
+  l[QTY] = l[QTY] - units
+  if drop > 0 then
+    local q = qload(code)
+    local m, left, first = q.m, drop, nil
+    for i = #m, 1, -1 do
+      local e = m[i]
+      if e[2] == l[ID] and e[3] == user then
+        local take = math.min(left, e[1])
+        e[1], left = e[1] - take, left - take
+        if e[1] == 0 then
+          table.remove(m, i)
+          first = i
+        end
+        if left == 0 then break end
+      end
+    end
+    q.dirty = true
+    if first then moved_from(q, first) end
+    if drop == waiting then l[WL] = 0 end
+  end
+  local rest = units - drop
+  if rest > 0 then
+    l[RES] = l[RES] - rest
+    set_held(code, held(code) - rest)
+    serve(code, t)
+  end
+end
+
+local function set_quantity(user, l, qty, t)
+  if qty == l[QTY] then return false end
+  local kind = line_kind(l)
+  if kind == 'custom' then
+    l[QTY], l[RES] = qty, qty
+  elseif kind == 'unknown_code' then
+    l[QTY] = qty
+  elseif qty > l[QTY] then
+    local was_waiting, units = l[QTY] > l[RES], qty - l[QTY]
+    l[QTY] = qty
+    request(user, l, was_waiting, product(l[CODE]), l[CODE], units)
+  else
+    reduce(user, l, l[QTY] - qty, t)
+  end
+  return true
+end
+
+local function finalise(user, c, d, op, t)
+  local action = op.action
+  if action == 'save' then
+    if d.ac == 'save' then return false end
+    d.ac = 'save'
+    return true
+  end
+  c.rep = nil -- a repeat of the last order is a new order now
+  if action == 'cancel' then
+    release(user, d.L, t)
+    d.st = 'cancelled'
+  else
+    -- Sold: reserved units stay held for good; units still waiting leave the queues.
+    for _, l in ipairs(d.L) do
+      if line_kind(l) == 'known' and l[QTY] > l[RES] then qremove(l[CODE], user, l[ID]) end
+      l[WL] = 0
+    end
+    d.st, d.oid, d.fa, d.fb = 'finalised', op.order_id, t, op.staff
+  end
+  d.ac = action
+  return true
+end
+
+-- Carries out a checked op; true when the draft's own content changed.
+local function act(user, c, d, op, t)
+  local kind = op.type
+  if kind == 'set_customer' then
+    local ct, changed = d.ct or {}, false
+    for k, v in pairs(op.contact) do
+      if v == NULL then v = nil end
+      if ct[k] ~= v then ct[k], changed = v, true end
+    end
+    d.ct = next(ct) and ct or nil
+    return changed
+  elseif kind == 'pick_product' then
+    pick_product(user, d, op)
+  elseif kind == 'choose_variant' then
+    return choose_variant(d.L[op.line], op.attributes)
+  elseif kind == 'set_quantity' then
+    return set_quantity(user, d.L[op.line], op.qty, t)
+  elseif kind == 'remove_line' then
+    local l = d.L[op.line]
+    release(user, { l }, t)
+    table.remove(d.L, op.line)
+    to_history(d, l)
+  elseif kind == 'add_line' then
+    add_item(user, d, { op.code, op.qty, op.attributes, 'matched' }, nil)
+  elseif kind == 'add_custom_line' then
+    d.L[#d.L + 1] = { d.nl, 'c' .. US .. jint(d.nl), false, op.qty, op.qty, 0, op.price,
+      jfixed(nil, op.name, {}, 'custom', op.price), '', '' }
+    d.nl = d.nl + 1
+  elseif kind == 'assign' then
+    local a = op.assignee
+    if a == NULL then a = nil end
+    if d.sf == a then return false end
+    d.sf = a
+  else
+    return finalise(user, c, d, op, t)
+  end
+  return true
+end
+
+local function remember(cid, status, seq, reasons_json)
+  redis.call('HSET', K.cmds, cid, status .. US .. (seq and jint(seq) or '') .. US .. reasons_json)
+end
+
+local function command(keys, args)
+  reset(keys[1])
+  load_meta(keys[1])
+  local cid = args[1]
+  if not is_text(cid) then fail('bad command: no command id') end
+  local ok, op = pcall(dec, args[2] or '')
+  if not ok then fail('bad command ' .. cid .. ': the op is not JSON') end
+  local problem = op_problem(op)
+  if problem then fail('bad command ' .. cid .. ': ' .. problem) end
+  local stored = redis.call('HGET', K.cmds, cid)
+  if stored then
+    local status, seq, reasons = string.match(stored, '^([^\31]*)\31([^\31]*)\31(.*)$')
+    local view = seq ~= '' and redis.call('HGET', K.view, seq) or false
+    return { status, reasons, view, {}, 1 }
+  end
+  local seq = op.seq
+  local view, status, user, c, d = draft_by_seq(seq)
+  local reasons
+  if not view then
+    reasons = jreasons({ { 'draft_not_found', 'seq', { { 'seq', seq } } } })
+    remember(cid, 'refused', nil, reasons)
+    return { 'refused', reasons, false, {}, 0 }
+  end
+  if status ~= 'open' then
+    reasons = jreasons({ { 'draft_not_open', false, { { 'status', status } } } })
+    remember(cid, 'refused', seq, reasons)
+    return { 'refused', reasons, view, {}, 0 }
+  end
+  if op.type == 'finalise' and op.expect ~= view then return { 'stale', '[]', view, {}, 0 } end
+  local problems = command_problems(d, op)
+  if #problems > 0 then
+    reasons = jreasons(problems)
+    remember(cid, 'refused', seq, reasons)
+    return { 'refused', reasons, view, {}, 0 }
+  end
+  local t = op.at
+  if act(user, c, d, op, t) then touch(user, d, t) end
+  local out, changed = finish()
+  local others = {}
+  for i, x in ipairs(changed) do
+    if x[2] == user then
+      view = out[i]
+    elseif not MOVED[x[2]] then
+      others[#others + 1] = out[i]
+    end
+  end
+  remember(cid, 'applied', seq, '[]')
+  return { 'applied', '[]', view, others, 0 }
+end
+
 -- chotdon_register -----------------------------------------------------------------------
 
 local function product_problem(p)
@@ -835,6 +1250,15 @@ local function product_problem(p)
   if type(p.attributes) ~= 'table' then return 'attributes are not an array' end
   for _, a in ipairs(p.attributes) do
     if not is_text(a) then return 'an attribute name is not text' end
+  end
+  if type(p.values) ~= 'table' or #p.values ~= #p.attributes then
+    return 'values are not an array of value lists, one per attribute'
+  end
+  for _, vs in ipairs(p.values) do
+    if type(vs) ~= 'table' then return 'values are not an array of value lists' end
+    for _, v in ipairs(vs) do
+      if not is_text(v) then return 'an attribute value is not text' end
+    end
   end
 end
 
@@ -865,7 +1289,8 @@ local function register(keys, args)
   redis.call('DEL', K.products)
   local fields = {}
   for _, p in ipairs(products) do
-    local rec = { n = p.name, p = p.price, s = p.stock == NULL and -1 or p.stock, a = p.attributes }
+    local rec = { n = p.name, p = p.price, s = p.stock == NULL and -1 or p.stock, a = p.attributes,
+      v = p.values }
     PROD[p.code] = rec
     fields[#fields + 1] = p.code
     fields[#fields + 1] = pack(rec)
@@ -898,6 +1323,7 @@ local function customers(keys)
 end
 
 redis.register_function('chotdon_apply', apply)
+redis.register_function('chotdon_command', command)
 redis.register_function('chotdon_register', register)
 redis.register_function('chotdon_stop', stop)
 redis.register_function { function_name = 'chotdon_customers', callback = customers,

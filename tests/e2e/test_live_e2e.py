@@ -143,7 +143,11 @@ EXPECTED_DRAFTS = """[
       "comment_ids": ["c01", "c13"]}],
    "history": [],
    "total": 477000, "created_at": "2026-03-01T20:00:00+07:00",
-   "updated_at": "2026-03-01T20:01:24+07:00"},
+   "updated_at": "2026-03-01T20:01:24+07:00",
+   "contact": {"name": null, "phone": null, "address": null, "ward": null,
+               "province": null, "note": null},
+   "staff": null, "action": null, "order_id": null, "finalised_at": null,
+   "finalised_by": null},
   {"shop_id": "shop-demo", "livestream_id": "LIVE", "seq": 2, "status": "open",
    "customer": {"platform": "tiktok", "user_id": "6901", "name": "minh.shop ✨", "phone": null},
    "lines": [
@@ -155,7 +159,11 @@ EXPECTED_DRAFTS = """[
       "qty": 2, "reserved": 0, "waitlist": null, "status": "matched", "unit_price": 45000,
       "comment_ids": ["c02"]}],
    "total": 700000, "created_at": "2026-03-01T20:00:07+07:00",
-   "updated_at": "2026-03-01T20:01:17+07:00"},
+   "updated_at": "2026-03-01T20:01:17+07:00",
+   "contact": {"name": null, "phone": null, "address": null, "ward": null,
+               "province": null, "note": null},
+   "staff": null, "action": null, "order_id": null, "finalised_at": null,
+   "finalised_by": null},
   {"shop_id": "shop-demo", "livestream_id": "LIVE", "seq": 3, "status": "cancelled",
    "customer": {"platform": "shopee", "user_id": "800001", "name": "hoa.tran88", "phone": null},
    "lines": [
@@ -164,7 +172,11 @@ EXPECTED_DRAFTS = """[
       "comment_ids": ["c04"]}],
    "history": [],
    "total": 0, "created_at": "2026-03-01T20:00:21+07:00",
-   "updated_at": "2026-03-01T20:01:31+07:00"},
+   "updated_at": "2026-03-01T20:01:31+07:00",
+   "contact": {"name": null, "phone": null, "address": null, "ward": null,
+               "province": null, "note": null},
+   "staff": null, "action": null, "order_id": null, "finalised_at": null,
+   "finalised_by": null},
   {"shop_id": "shop-demo", "livestream_id": "LIVE", "seq": 4, "status": "open",
    "customer": {"platform": "youtube", "user_id": "UCtuan", "name": "Tuấn Lê", "phone": null},
    "lines": [
@@ -176,7 +188,11 @@ EXPECTED_DRAFTS = """[
       "comment_ids": ["c09", "c15"]}],
    "history": [],
    "total": 294000, "created_at": "2026-03-01T20:00:28+07:00",
-   "updated_at": "2026-03-01T20:01:38+07:00"},
+   "updated_at": "2026-03-01T20:01:38+07:00",
+   "contact": {"name": null, "phone": null, "address": null, "ward": null,
+               "province": null, "note": null},
+   "staff": null, "action": null, "order_id": null, "finalised_at": null,
+   "finalised_by": null},
   {"shop_id": "shop-demo", "livestream_id": "LIVE", "seq": 5, "status": "open",
    "customer": {"platform": "facebook", "user_id": "100005", "name": "Mai Phạm",
                 "phone": "0987654321"},
@@ -189,7 +205,11 @@ EXPECTED_DRAFTS = """[
       "comment_ids": ["c11"]}],
    "history": [],
    "total": 240000, "created_at": "2026-03-01T20:00:35+07:00",
-   "updated_at": "2026-03-01T20:01:10+07:00"}
+   "updated_at": "2026-03-01T20:01:10+07:00",
+   "contact": {"name": null, "phone": null, "address": null, "ward": null,
+               "province": null, "note": null},
+   "staff": null, "action": null, "order_id": null, "finalised_at": null,
+   "finalised_by": null}
 ]"""
 
 

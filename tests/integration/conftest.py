@@ -1,5 +1,7 @@
-"""Fixtures of the live-pipeline tests (tests/live_processes.py): `live` settings and `workers`."""
+"""Fixtures of the integration tests: `live` settings and `workers` for the live pipeline
+(tests/live_processes.py), `client` and `store` for the store tests (tests/store_support.py)."""
 
 from live_processes import live, workers
+from store_support import client, store
 
-__all__ = ["live", "workers"]
+__all__ = ["client", "live", "store", "workers"]

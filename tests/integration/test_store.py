@@ -1,21 +1,18 @@
 """The Redis store against the pure model: the Lua function must reach exactly the model's drafts.
 
 Every scenario of tests/unit/orders/orderbook_scenarios.py runs through DraftStore (one FCALL per
-batch) and is compared with orders/book.py step by step; a hypothesis-generated differential test
-then throws random comment streams (duplicates, redeliveries, product changes, random batch splits)
-at both. Uses the test Redis of tests/conftest.py (`redis_client`); set CHOTDON_TEST_STORE_REDIS
-to a redis:// URL to run against a Redis of your own instead (its database is flushed per test).
+batch or staff command) and is compared with orders/book.py step by step; a hypothesis-generated
+differential test then throws random comment streams (duplicates, redeliveries, product changes,
+random batch splits) with random staff commands between them at both. Drafts, customers,
+unattributed comments, held units and waitlists must be equal after every run. Uses the test
+Redis of tests/conftest.py (`redis_client`); set CHOTDON_TEST_STORE_REDIS to a redis:// URL to run
+against a Redis of your own instead (its database is flushed per test).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,56 +20,24 @@ import redis.asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
+from store_support import scenarios
 
 from config.shop import Product
 from orders.book import OrderBook, RepeatRule
 from orders.events import CommentEvent, Intent, InvalidEvent
-from orders.store import DraftStore, StoreError, encode_events, livestream_prefix
+from orders.store import (
+    DraftCommandResult,
+    DraftStore,
+    StoreError,
+    encode_events,
+    livestream_prefix,
+)
 from parsers.models import ItemStatus, ParsedItem
 
 Json = dict[str, Any]
 
 
-def _scenarios() -> ModuleType:
-    """The scenario table lives beside the unit tests; both suites must share one table."""
-    name = "orderbook_scenarios"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "unit" / "orders" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _scenarios()
-OVERRIDE = "CHOTDON_TEST_STORE_REDIS"
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(os.environ[OVERRIDE])
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def client(request: pytest.FixtureRequest) -> redis.asyncio.Redis:
-    name = "own_redis" if os.environ.get(OVERRIDE) else "redis_client"
-    value: redis.asyncio.Redis = request.getfixturevalue(name)
-    return value
-
-
-@pytest.fixture
-async def store(client: redis.asyncio.Redis) -> DraftStore:
-    store = DraftStore(client)
-    await store.load_functions()
-    return store
+S = scenarios()
 
 
 async def _register(
@@ -82,14 +47,23 @@ async def _register(
     return await store.register_livestream(S.SHOP, live, products, repeat, shop_config_json=config)
 
 
-async def _run_store(store: DraftStore, live: str, scenario: Any) -> list[list[Json]]:
+async def _command(store: DraftStore, live: str, step: Any) -> DraftCommandResult:
+    raw = await store.draft_raw(S.SHOP, live, step.op["seq"])
+    op = S.resolve_expect(step.op, None if raw is None else raw.decode())
+    return await store.apply_draft_command(S.SHOP, live, step.command_id, op)
+
+
+async def _run_store(store: DraftStore, live: str, scenario: Any) -> list[Any]:
     assert await _register(store, live, scenario.products, scenario.repeat) == []
-    outputs: list[list[Json]] = []
+    outputs: list[Any] = []
     for step in scenario.steps:
         if isinstance(step, S.Apply):
             outputs.append(await store.apply_comments(S.SHOP, live, step.events))
         elif isinstance(step, S.SetProducts):
             outputs.append(await _register(store, live, step.products, scenario.repeat))
+        elif isinstance(step, S.Command):
+            result = await _command(store, live, step)
+            outputs.append((result.status, result.reasons, result.draft, result.others))
         else:
             assert await store.stop_livestream(live)
             outputs.append([])
@@ -102,18 +76,31 @@ async def _state(store: DraftStore, live: str) -> tuple[Any, ...]:
         await store.customers(S.SHOP, live),
         await store.unattributed(S.SHOP, live),
         await store.progress(S.SHOP, live),
+        await store.stock(S.SHOP, live),
     )
 
 
 def _model_state(book: OrderBook) -> tuple[Any, ...]:
-    return (book.drafts(), book.customers(), book.unattributed(), (book.watermark, book.last_seq))
+    return (
+        book.drafts(),
+        book.customers(),
+        book.unattributed(),
+        (book.watermark, book.last_seq),
+        (book.held(), book.queues()),
+    )
 
 
 async def _replay_changes_nothing(store: DraftStore, live: str, steps: Sequence[Any]) -> None:
+    """Comments and commands again: duplicates all, but for a finalise that was stale (not
+    kept): it is stale again, or refused now that the draft is no longer open."""
     before = await _state(store, live)
     for step in steps:
         if isinstance(step, S.Apply):
             assert await store.apply_comments(S.SHOP, live, step.events) == []
+        elif isinstance(step, S.Command):
+            result = await _command(store, live, step)
+            assert result.duplicate or result.status != "applied", step
+            assert result.others == []
     assert await _state(store, live) == before
 
 
@@ -285,9 +272,61 @@ def comment(draw: st.DrawFn) -> tuple[str | None, Intent, tuple[ParsedItem, ...]
     return user, intent, items, phone, name
 
 
+COMMAND_KINDS = (
+    "set_customer", "pick_product", "pick_product", "choose_variant", "set_quantity",
+    "set_quantity", "remove_line", "add_line", "add_custom_line", "assign", "finalise",
+    "finalise",
+)  # fmt: skip
+CONTACTS: tuple[Json, ...] = (
+    {"name": "Lan", "phone": "0912345678"},
+    {"address": "1 Lê Lợi", "province": "Hà Nội", "ward": "Hoàn Kiếm"},
+    {"name": None, "note": ""},
+    {"name": "Lan"},
+)
+ATTRIBUTES: tuple[dict[str, str], ...] = (
+    {}, {"size": "S"}, {"size": "M"}, {"size": "XL"}, {"color": "đỏ"}, {"size": "S", "color": "đỏ"},
+)  # fmt: skip
+
+
+@st.composite
+def staff_command(draw: st.DrawFn, index: int) -> Any:
+    """A random command on one of the first drafts: well-formed, often refused, maybe stale,
+    now and then reusing an earlier command id."""
+    kind = draw(st.sampled_from(COMMAND_KINDS))
+    seq = draw(st.sampled_from([1, 1, 1, 2, 2, 3, 3, 4, 5, 6]))
+    op: Json = {"type": kind, "seq": seq, "at": S.cmd_at(index), "staff": "nv1"}
+    line, qty = draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    code = draw(st.sampled_from(["P1", "P1", "P2", "P3", "Z1", "Z2"]))
+    attributes = draw(st.sampled_from(ATTRIBUTES))
+    if kind == "set_customer":
+        op["contact"] = draw(st.sampled_from(CONTACTS))
+    elif kind == "pick_product":
+        op.update(line=line, code=code, attributes=attributes)
+    elif kind == "choose_variant":
+        op.update(line=line, attributes=attributes)
+    elif kind == "set_quantity":
+        op.update(line=line, qty=qty)
+    elif kind == "remove_line":
+        op["line"] = line
+    elif kind == "add_line":
+        op.update(code=code, attributes=attributes, qty=qty)
+    elif kind == "add_custom_line":
+        op.update(name="Quà", price=draw(st.sampled_from([0, 15_000])), qty=qty)
+    elif kind == "assign":
+        op["assignee"] = draw(st.sampled_from(["lan", "minh", None]))
+    else:
+        action = draw(st.sampled_from(["create", "deliver_now", "send_to_store", "save", "cancel"]))
+        expect = S.STALE if draw(st.integers(0, 5)) == 0 else S.CURRENT
+        op.update(action=action, expect=expect, order_id=f"live-{seq}")
+    again = draw(st.integers(0, 7)) == 0
+    command_id = f"k{draw(st.integers(0, index))}" if again else f"k{index}"
+    return S.Command(command_id, op)
+
+
 @st.composite
 def streams(draw: st.DrawFn) -> tuple[RepeatRule, list[Any]]:
-    """Steps for both sides: batches (some redelivered), product changes, maybe a close."""
+    """Steps for both sides: batches (some redelivered), product changes, staff commands, maybe
+    a close."""
     raw = draw(st.lists(comment(), min_size=1, max_size=40))
     events = []
     for offset, (user, intent, items, phone, name) in enumerate(raw):
@@ -298,8 +337,12 @@ def streams(draw: st.DrawFn) -> tuple[RepeatRule, list[Any]]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(events) - 1)), max_size=6)))
     batches = [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
     steps: list[Any] = []
+    commands = 0
     for batch in batches:
         steps.append(S.Apply(tuple(batch)))
+        for _ in range(draw(st.integers(0, 3))):
+            commands += 1
+            steps.append(draw(staff_command(commands)))
         if draw(st.integers(0, 4)) == 0:  # a redelivery of an earlier batch
             applied = [step for step in steps if isinstance(step, S.Apply)]
             steps.append(applied[draw(st.integers(0, len(applied) - 1))])
@@ -332,11 +375,14 @@ async def test_random_streams_match_the_model(
     scenario = S.Scenario("random", tuple(steps), lambda book, out: None, (P1, P2, P3), repeat)
     book = OrderBook(S.SHOP, live, {p.code: p for p in scenario.products}, repeat)
     outputs = await _run_store(store, live, scenario)
+    want: Any
     for index, step in enumerate(steps):
         if isinstance(step, S.Apply):
             want = book.apply(step.events)
         elif isinstance(step, S.SetProducts):
             want = book.set_products({p.code: p for p in step.products})
+        elif isinstance(step, S.Command):
+            want = S.run_command(book, step)
         else:
             book.close()
             want = []

@@ -101,8 +101,21 @@ def test_draft_json_shape() -> None:
         "total",
         "created_at",
         "updated_at",
+        "contact",
+        "staff",
+        "action",
+        "order_id",
+        "finalised_at",
+        "finalised_by",
     ]
     assert list(draft["customer"]) == ["platform", "user_id", "name", "phone"]
+    assert draft["contact"] == dict.fromkeys(
+        ["name", "phone", "address", "ward", "province", "note"]
+    )
+    assert list(draft["contact"]) == ["name", "phone", "address", "ward", "province", "note"]
+    assert [draft[k] for k in ("staff", "action", "order_id", "finalised_at", "finalised_by")] == [
+        None
+    ] * 5
     assert list(draft["lines"][0]) == [
         "code",
         "name",
