@@ -866,6 +866,29 @@ class ShopStore:
 
     # -- automation memory -----------------------------------------------------------------
 
+    async def take_turn(
+        self, shop_id: str, group: str, members: Sequence[str], turn_id: str
+    ) -> str:
+        """The next member of `group` for a livestream draft's assignment (drafts are assigned
+        by a concrete staff id in their own keys): round-robin on the group's `draft` counter,
+        once per `turn_id` (the automation command's id), so a redelivered event gets the same
+        person and takes no second turn."""
+        if not members:
+            raise ValueError(f"group {group!r} has no members")
+
+        async def body(tx: _Tx, keys: _Keys) -> ShopResult:
+            pick = await self._pick(tx, keys, "draft", group, members)
+            return ShopResult("applied", customer={"pick": pick})
+
+        result = await self._command(shop_id, f"turn:{turn_id}", body)
+        return str((result.customer or {})["pick"])
+
+    async def recall_draft(self, shop_id: str, livestream_id: str, seq: int) -> Json | None:
+        """The automation's last snapshot of a draft (remember_draft), without changing it."""
+        key = f"{shop_prefix(shop_id)}:autodrafts:{livestream_id}"
+        snapshot: Json | None = _load(await self._redis.hget(key, str(seq)))
+        return snapshot
+
     async def remember_draft(
         self, shop_id: str, livestream_id: str, seq: int, snapshot: Json
     ) -> Json | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,10 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
         store = DraftStore(client)
         backoff = Backoff()
         await backoff.call("loading the Redis functions", store.load_functions)
-        pipeline = CommentPipeline(store, publish, settings.topics, backoff)
+        from orders.shop_store import ShopStore
+
+        flags = ShopStore(client).customer_flags
+        pipeline = CommentPipeline(store, publish, settings.topics, backoff, flags)
         consumer = app.consumer
 
         async def commit_then_ack(prepared: Prepared, events: Sequence[Any]) -> None:
@@ -105,7 +109,63 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(in_flight, timeout=10)
 
+    order_commands = app.topic(
+        settings.topics.order_commands, key_type=bytes, value_type=bytes, internal=False
+    )
+
+    @app.agent(order_commands, concurrency=1)  # one actor: a livestream's commands stay in order
+    async def command_agent(stream: Any) -> None:
+        from orders.shop_store import ShopStore
+        from stream.staff import CommandProcessor
+
+        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        drafts = DraftStore(client)
+        backoff = Backoff()
+        await backoff.call("loading the Redis functions", drafts.load_functions)
+        processor = CommandProcessor(drafts, ShopStore(client), publish, settings.topics, backoff)
+        # Staff commands are few: each is applied, published and acked before the next one.
+        await _one_record_at_a_time(stream, 50, tuning.batch_within, processor.handle)
+
+    watched = app.topic(
+        settings.topics.order_events, settings.topics.draft_events,
+        key_type=bytes, value_type=bytes, internal=False,
+    )  # fmt: skip
+
+    @app.agent(watched, concurrency=1)  # events of one order or livestream stay in order
+    async def automation_agent(stream: Any) -> None:
+        from orders.shop_store import ShopStore
+        from stream.automation import AutomationProcessor
+
+        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        processor = AutomationProcessor(ShopStore(client), publish, settings.topics)
+        backoff = Backoff()
+
+        async def handle(record: Record) -> Any:
+            return await backoff.call("automation", functools.partial(processor.handle, record))
+
+        await _one_record_at_a_time(stream, 200, tuning.batch_within, handle)
+
     return app
+
+
+async def _one_record_at_a_time(
+    stream: Any, size: int, within: float, handle: Callable[[Record], Awaitable[Any]]
+) -> None:
+    """Handle each record, then ack it. A failure that is not Redis being away (handled by the
+    caller's backoff) stops the worker, like a refused comment batch, leaving it unacked."""
+    async for events in take_batches(stream, size, within):
+        for event in events:
+            message = event.message
+            record = Record(message.topic, message.partition, message.offset, message.key,
+                            message.value)  # fmt: skip
+            try:
+                await handle(record)
+            except Exception as exc:
+                failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                _stop_on_store_failure(failed)
+                raise
+            await stream.ack(event)
 
 
 def _stop_on_store_failure(done: asyncio.Future[None]) -> None:

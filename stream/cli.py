@@ -27,6 +27,11 @@ COMMAND_MODULES = [
     "stream.commands.replay",
     "stream.commands.ingest",
     "stream.commands.drafts",
+    "stream.commands.order",
+    "stream.commands.orders",
+    "stream.commands.chat",
+    "stream.commands.customers",
+    "stream.commands.stats",
     "stream.commands.parse",
 ]
 

@@ -77,6 +77,7 @@ class DeadLetterReason(StrEnum):
     INVALID_JSON = "invalid_json"
     INVALID_COMMENT = "invalid_comment"  # JSON, but not a valid Comment
     UNKNOWN_LIVESTREAM = "unknown_livestream"
+    INVALID_COMMAND = "invalid_command"  # a staff command that is not JSON or not a Command
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -137,6 +138,8 @@ class DraftEvent(_Message):
     draft: dict[str, Any]
     comment_ids: list[str]
     emitted_at: AwareDatetime
+    # what the shop knows of the customer: returned orders (bom hàng), blacklist
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
 
 
 _FRIENDLIER = {
@@ -167,6 +170,7 @@ def draft_event_json(
     draft: dict[str, Any],
     comment_ids: list[str],
     emitted_at: datetime,
+    warnings: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """A `DraftEvent` as bytes, built without validating the draft again: the store made it,
     and the agent emits one per changed draft per batch (tests check it reads back)."""
@@ -179,5 +183,6 @@ def draft_event_json(
             "draft": draft,
             "comment_ids": comment_ids,
             "emitted_at": emitted_at,
+            "warnings": warnings or [],
         }
     )

@@ -39,3 +39,13 @@ STORE_RETRIES = Counter("chotdon_store_retries_total", "Store calls retried (Red
 CONSUMER_LAG = Gauge(
     "chotdon_consumer_lag", "Records behind the partition's high watermark", ["partition"]
 )
+COMMANDS = Counter(
+    "chotdon_commands_total", "Staff commands handled, by type and outcome", ["type", "outcome"]
+)
+FLAGGED_DRAFT_EVENTS = Counter(
+    "chotdon_flagged_draft_events_total",
+    "Draft events carrying a customer warning (returned orders, blacklist)",
+)
+AUTOMATION_ACTIONS = Counter(
+    "chotdon_automation_actions_total", "Commands sent by automation rules, by action", ["action"]
+)

@@ -81,6 +81,9 @@ class CommentStore(Protocol):
 Publisher = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 
 
+CustomerFlags = Callable[[str, list[str], list[str]], Awaitable[dict[str, Any]]]
+
+
 class Backoff:
     """Exponential backoff for store calls: 0.1 s doubling up to `ceiling` seconds."""
 
@@ -143,11 +146,13 @@ class CommentPipeline:
         publish: Publisher,
         topics: Topics,
         backoff: Backoff | None = None,
+        flags: CustomerFlags | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
         self.topics = topics
         self.backoff = backoff or Backoff()
+        self.flags = flags
         self._grammars: dict[str, tuple[int, Grammar]] = {}
 
     async def handle(self, records: Sequence[Record]) -> None:
@@ -199,25 +204,7 @@ class CommentPipeline:
         detail: str,
         outgoing: list[tuple[str, bytes | None, bytes]],
     ) -> None:
-        metrics.DEAD_LETTERS.labels(reason).inc()
-        letter = DeadLetter.of_record(
-            reason,
-            detail,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-        )
-        log.info(
-            "dead letter %s@%d:%d: %s (%s)",
-            record.topic,
-            record.partition,
-            record.offset,
-            reason,
-            detail,
-        )
-        outgoing.append((self.topics.dead_letters, record.key, letter.to_json()))
+        outgoing.append(dead_letter(record, reason, detail, self.topics.dead_letters))
 
     # -- parsing ------------------------------------------------------------------------
 
@@ -296,11 +283,76 @@ class CommentPipeline:
         # published when its line gets units.
         published = applied.to_publish()
         _observe_applied(group.comments, livestream_id, published)
+        flags = await self._customer_flags(shop_id, published)
         for draft in published:
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
-            value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now)
+            warnings = customer_warnings(draft, flags)
+            if warnings:
+                metrics.FLAGGED_DRAFT_EVENTS.inc()
+            value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now, warnings)
             outgoing.append((self.topics.draft_events, key, value))
         metrics.DRAFT_EVENTS.inc(len(published))
+
+    async def _customer_flags(self, shop_id: str, drafts: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the shop knows of these customers (returned orders, blacklist): one read."""
+        if self.flags is None or not drafts:
+            return {}
+        users = sorted({_user_key(d["customer"]) for d in drafts})
+        phones = sorted({d["customer"]["phone"] for d in drafts if d["customer"].get("phone")})
+        flags = self.flags
+        return await self.backoff.call(
+            f"reading customer flags of shop {shop_id}", lambda: flags(shop_id, users, phones)
+        )
+
+
+def dead_letter(
+    record: Record, reason: str, detail: str, topic: str
+) -> tuple[str, bytes | None, bytes]:
+    """The dead letter of a record that cannot be processed, counted and logged: the message
+    to publish (keyed like the record, with its original bytes and the reason)."""
+    metrics.DEAD_LETTERS.labels(reason).inc()
+    letter = DeadLetter.of_record(
+        reason,
+        detail,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+    )
+    log.info(
+        "dead letter %s@%d:%d: %s (%s)",
+        record.topic,
+        record.partition,
+        record.offset,
+        reason,
+        detail,
+    )
+    return topic, record.key, letter.to_json()
+
+
+def _user_key(customer: dict[str, Any]) -> str:
+    return f"{customer['platform']}:{customer['user_id']}"
+
+
+def customer_warnings(draft: dict[str, Any], flags: dict[str, Any]) -> list[dict[str, Any]]:
+    """Warnings shown on a draft (bom hàng): the customer returned orders before, or is on
+    the shop's blacklist. Their comments still make drafts: flagged, never dropped."""
+    customer = draft["customer"]
+    found = [flags.get(_user_key(customer))]
+    if customer.get("phone"):
+        found.append(flags.get(f"phone:{customer['phone']}"))
+    returned = max((f.get("returned", 0) for f in found if f), default=0)
+    blacklisted = any(f.get("blacklisted") for f in found if f)
+    warnings: list[dict[str, Any]] = []
+    if returned:
+        warnings.append({"code": "returned_orders", "count": returned,
+                         "vi": f"Khách đã trả lại {returned} đơn (bom hàng)",
+                         "en": f"The customer returned {returned} orders before"})  # fmt: skip
+    if blacklisted:
+        warnings.append({"code": "blacklisted", "vi": "Khách trong danh sách đen",
+                         "en": "The customer is on the shop's blacklist"})  # fmt: skip
+    return warnings
 
 
 def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:

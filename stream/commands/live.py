@@ -39,8 +39,17 @@ def add_parser(subparsers: Any) -> None:
 
 async def start_livestream(settings: Settings, shop: ShopConfig, livestream_id: str) -> None:
     """Bind (or re-bind, mid-live) a livestream to a shop; publish drafts a stock raise served."""
-    from orders.store import DraftStore
+    from orders.shop_store import ShopStore
 
+    from orders.store import DraftStore
+    from stream.cli import UserError
+
+    # The shop's own keys first: a workflow that would strand orders is refused before the
+    # livestream changes.
+    async with ShopStore.connect(settings.redis) as shops:
+        problems = await shops.apply_config(shop)
+    if problems:
+        raise UserError(f"shop {shop.shop.id}: " + "; ".join(problems))
     async with DraftStore.connect(settings.redis) as store:
         await store.load_functions()
         promoted = await store.register_shop(shop, livestream_id)

@@ -182,6 +182,7 @@ def test_dead_letter_reasons_are_short_codes() -> None:
         "invalid_json",
         "invalid_comment",
         "unknown_livestream",
+        "invalid_command",
     ]
     with pytest.raises(ValidationError):
         DeadLetter.of_record(

@@ -1,0 +1,403 @@
+"""The command processor: staff commands in, changes applied atomically in Redis, outcomes out.
+
+Independent of faust, like the comment pipeline. `handle` takes one record of
+`chotdon.order-commands`, applies it through the store that owns its state (a livestream draft:
+the Redis Function of orders/lua; orders, customers and chat drafts: the shop store's
+transactions), and publishes what happened, waiting until Kafka has it:
+- the outcome (applied, or refused with every reason) on `chotdon.command-outcomes`;
+- changed drafts on `chotdon.draft-events`, created orders on `chotdon.orders`, order changes on
+  `chotdon.order-events`.
+Every store call is idempotent by `command_id`, so a command redelivered after a crash answers
+the same outcome and publishes the same messages again: nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from config.settings import Topics
+from config.shop import ShopConfig
+from orders.commands import (
+    CONTACT_FIELDS,
+    AssignOrder,
+    AssignOwner,
+    Blacklist,
+    ChangeStatus,
+    ChatDiscard,
+    ChatStart,
+    Command,
+    Finalise,
+    InboundMessage,
+    Merge,
+    Outcome,
+    Reason,
+    SendMessage,
+    SetCustomer,
+    TagOrder,
+)
+from orders.contact import normalise_contact
+from orders.order import created_event, order_from_draft
+from orders.reasons import reason
+from orders.rules import AUTOMATION_STAFF
+from orders.shop_store import ShopResult, ShopStore
+from orders.store import DraftStore
+from orders.validation import effective_contact, finalise_problems
+from stream import metrics
+from stream.messages import DeadLetterReason, describe_error, draft_event_json
+from stream.outbound import send_message
+from stream.pipeline import Backoff, Record, dead_letter
+
+log = logging.getLogger("chotdon.commands")
+Json = dict[str, Any]
+Outgoing = list[tuple[str, bytes | None, bytes]]
+Publish = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+
+COMMANDS: TypeAdapter[Command] = TypeAdapter(Command)
+CREATING_ACTIONS = ("create", "deliver_now", "send_to_store")
+STALE_RETRIES = 20  # a finalise re-validates when comments changed the draft meanwhile
+
+
+def order_id_of(livestream_or_conversation: str, n: int) -> str:
+    """ARCHITECTURE.md: `<livestream>-<seq>`, `<conversation>-<n>` for chat orders."""
+    return f"{livestream_or_conversation}-{n}"
+
+
+class CommandProcessor:
+    def __init__(
+        self,
+        drafts: DraftStore,
+        shops: ShopStore,
+        publish: Publish,
+        topics: Topics,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.drafts = drafts
+        self.shops = shops
+        self.publish = publish
+        self.topics = topics
+        self.backoff = backoff or Backoff()
+
+    async def handle(self, record: Record) -> Outcome | None:
+        """Apply one command and publish everything it produced; None for a dead letter."""
+        outgoing: Outgoing = []
+        command = self._decode(record, outgoing)
+        outcome = None
+        if command is not None:
+            outcome = await self.backoff.call(
+                f"command {command.command_id}", lambda: self._apply(command, outgoing)
+            )
+            outgoing.insert(0, (self.topics.command_outcomes, command.key.encode(), _json(outcome)))
+            metrics.COMMANDS.labels(command.type, outcome.status).inc()
+        await self.publish(outgoing)
+        return outcome
+
+    def _decode(self, record: Record, outgoing: Outgoing) -> Command | None:
+        try:
+            return COMMANDS.validate_json(record.value or b"")
+        except ValidationError as exc:
+            detail = describe_error(exc)
+        reason_code = DeadLetterReason.INVALID_COMMAND
+        outgoing.append(dead_letter(record, reason_code, detail, self.topics.dead_letters))
+        return None
+
+    async def _apply(self, command: Command, outgoing: Outgoing) -> Outcome:
+        if isinstance(command, ChangeStatus | Merge | AssignOrder | TagOrder):
+            return await self._order_command(command, outgoing)
+        if isinstance(command, Blacklist | AssignOwner | InboundMessage | SendMessage):
+            return await self._customer_command(command, outgoing)
+        if isinstance(command, ChatStart | ChatDiscard) or command.conversation_id is not None:
+            return await self._chat_command(command, outgoing)
+        return await self._live_command(command, outgoing)
+
+    # -- livestream drafts ----------------------------------------------------------------
+
+    async def _live_command(self, command: Any, outgoing: Outgoing) -> Outcome:
+        livestream_id: str = command.livestream_id
+        info = await self.drafts.livestream_info(livestream_id)
+        if info is None:
+            return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
+        shop = ShopConfig.model_validate_json(info.shop_config_json)
+        problems = _staff_problems(shop, command)
+        op, op_problems = _draft_op(command)
+        if problems or op_problems:
+            return _refused(command, problems + op_problems)
+        if isinstance(command, Finalise):
+            return await self._finalise(command, shop, info.shop_id, outgoing)
+        result = await self.drafts.apply_draft_command(
+            info.shop_id, livestream_id, command.command_id, op
+        )
+        return self._draft_outcome(command, info.shop_id, result, outgoing)
+
+    async def _finalise(
+        self, command: Finalise, shop: ShopConfig, shop_id: str, outgoing: Outgoing
+    ) -> Outcome:
+        livestream_id, seq = command.livestream_id or "", command.seq or 0
+        for _ in range(STALE_RETRIES):
+            raw = await self.drafts.draft_raw(shop_id, livestream_id, seq)
+            if raw is None:
+                return _refused(command, [reason("draft_not_found", seq=seq)])
+            draft: Json = orjson.loads(raw)
+            creating = command.action in CREATING_ACTIONS
+            problems = finalise_problems(draft) if creating and draft["status"] == "open" else []
+            if problems:
+                return _refused(command, problems, draft)
+            op = _op(
+                command,
+                action=command.action,
+                expect=raw.decode(),
+                order_id=order_id_of(livestream_id, seq),
+            )
+            result = await self.drafts.apply_draft_command(
+                shop_id, livestream_id, command.command_id, op
+            )
+            if result.status != "stale":
+                break
+        else:
+            raise RuntimeError(f"draft {livestream_id} #{seq} kept changing while finalising")
+        outcome = self._draft_outcome(command, shop_id, result, outgoing)
+        if outcome.status == "applied" and result.draft is not None and creating:
+            order = await self._put_order(command, shop, shop_id, result.draft, outgoing)
+            outcome.orders.append(order)
+        return outcome
+
+    async def _put_order(
+        self, command: Finalise, shop: ShopConfig, shop_id: str, draft: Json, outgoing: Outgoing
+    ) -> Json:
+        """The draft is finalised in its livestream's keys; the order goes to the shop's. A crash
+        in between is healed by redelivery: the draft answers the same stored outcome and the
+        order, keyed by its deterministic id, is put once."""
+        action = draft["action"]
+        order = order_from_draft(
+            draft,
+            contact=effective_contact(draft),
+            order_id=draft["order_id"],
+            source={
+                "platform": draft["customer"]["platform"],
+                "page_id": None,
+                "livestream_id": draft["livestream_id"],
+                "conversation_id": None,
+            },
+            action=action,
+            status=shop.workflow.actions[action],
+            staff=draft.get("finalised_by") or command.staff_id,
+            at=draft.get("finalised_at") or command.issued_at,
+            command_id=command.command_id,
+        )
+        stored, _created = await self.shops.put_order(order, command.command_id, shop.workflow)
+        # Keyed by order id: one order's messages stay in one partition, in order.
+        key = stored["order_id"].encode()
+        outgoing.append((self.topics.orders, key, orjson.dumps(stored)))
+        event = created_event(stored, command.command_id)
+        outgoing.append((self.topics.order_events, key, orjson.dumps(event)))
+        return stored
+
+    def _draft_outcome(
+        self, command: Any, shop_id: str, result: Any, outgoing: Outgoing
+    ) -> Outcome:
+        reasons = [reason(code, field, **params) for code, field, params in result.reasons]
+        if result.status == "refused":
+            return _refused(command, reasons, result.draft)
+        now = datetime.now(UTC)
+        key = command.livestream_id.encode()
+        for draft in [result.draft, *result.others]:
+            if draft is not None:
+                value = draft_event_json(shop_id, command.livestream_id, draft, [], now)
+                outgoing.append((self.topics.draft_events, key, value))
+        return Outcome(
+            command_id=command.command_id, type=command.type, status="applied", draft=result.draft
+        )
+
+    # -- orders, chats, customers: the shop's keys ------------------------------------------
+
+    async def _shop_config(self, shop_id: str | None) -> ShopConfig | None:
+        return None if shop_id is None else await self.shops.config(shop_id)
+
+    async def _order_command(
+        self, command: ChangeStatus | Merge | AssignOrder | TagOrder, outgoing: Outgoing
+    ) -> Outcome:
+        first = (
+            command.order_id
+            if isinstance(command, AssignOrder | TagOrder)
+            else (command.order_ids[0])
+        )
+        shop_id = command.shop_id or await self._shop_of_order(first)
+        shop = await self._shop_config(shop_id)
+        if shop is None:
+            return _refused(command, [reason("order_not_found", order_id=first)])
+        problems = _staff_problems(shop, command)
+        if problems:
+            return _refused(command, problems)
+        command = command.model_copy(update={"shop_id": shop.shop.id})
+        if isinstance(command, ChangeStatus):
+            result = await self.shops.change_status(command, shop.workflow)
+        elif isinstance(command, Merge):
+            result = await self.shops.merge(command, shop.workflow)
+        elif isinstance(command, AssignOrder):
+            result = await self.shops.assign_order(command, group_members(shop, command.group))
+        else:
+            result = await self.shops.tag_order(command)
+        return self._shop_outcome(command, result, outgoing)
+
+    async def _customer_command(
+        self,
+        command: Blacklist | AssignOwner | InboundMessage | SendMessage,
+        outgoing: Outgoing,
+    ) -> Outcome:
+        shop = await self._shop_config(command.shop_id)
+        if shop is None:
+            return _refused(command, [reason("shop_not_configured", shop=command.shop_id)])
+        problems = _staff_problems(shop, command)
+        if problems:
+            return _refused(command, problems)
+        if isinstance(command, Blacklist):
+            result = await self.shops.blacklist(command)
+        elif isinstance(command, AssignOwner):
+            result = await self.shops.assign_owner(command, group_members(shop, command.group))
+        elif isinstance(command, InboundMessage):
+            result = await self.shops.record_inbound(command)
+        else:
+            result = await send_message(self.drafts, self.shops, shop, command)
+            if result.status == "applied" and result.message is not None:
+                key = command.key.encode()
+                outgoing.append((self.topics.messages_outbound, key, orjson.dumps(result.message)))
+        return self._shop_outcome(command, result, outgoing)
+
+    async def _shop_of_order(self, order_id: str) -> str | None:
+        """`<livestream>-<seq>`: the livestream knows its shop."""
+        livestream_id, _, seq = order_id.rpartition("-")
+        if not livestream_id or not seq.isdigit():
+            return None
+        info = await self.drafts.livestream_info(livestream_id)
+        return None if info is None else info.shop_id
+
+    async def _chat_command(self, command: Any, outgoing: Outgoing) -> Outcome:
+        shop = await self._shop_config(command.shop_id)
+        if shop is None:
+            return _refused(command, [reason("shop_not_configured", shop=command.shop_id)])
+        problems = _staff_problems(shop, command)
+        if isinstance(command, ChatStart):
+            return self._shop_outcome(
+                command,
+                (problems and _refusal(problems)) or await self.shops.chat_start(command),
+                outgoing,
+            )
+        if isinstance(command, ChatDiscard):
+            result = _refusal(problems) if problems else await self.shops.chat_discard(command)
+            return self._shop_outcome(command, result, outgoing)
+        op, op_problems = _draft_op(command)
+        if problems or op_problems:
+            return _refused(command, problems + op_problems)
+        products = {p.code: p for p in shop.products}
+        result = await self.shops.chat_command(
+            shop.shop.id,
+            command.conversation_id,
+            command.command_id,
+            op,
+            products,
+            finalise_problems,
+        )
+        return self._shop_outcome(command, result, outgoing)
+
+    def _shop_outcome(self, command: Any, result: ShopResult, outgoing: Outgoing) -> Outcome:
+        if result.status == "refused":
+            return _refused(command, list(result.reasons), result.draft)
+        for order in result.orders:
+            if order.get("merged_into") is None and _is_new(order, result):
+                key = order["order_id"].encode()
+                outgoing.append((self.topics.orders, key, orjson.dumps(order)))
+        for event in result.events:
+            # one order's events in one partition, in order; an owner change without an order
+            # is keyed by its customer
+            key = (event.get("order_id") or event.get("customer_id") or event["shop_id"]).encode()
+            outgoing.append((self.topics.order_events, key, orjson.dumps(event)))
+        return result.outcome(command.command_id, command.type)
+
+
+def _is_new(order: Json, result: ShopResult) -> bool:
+    """Orders go on `chotdon.orders` when they come to exist (finalised, or made by a merge);
+    status changes are order events."""
+    return any(
+        e["order_id"] == order["order_id"]
+        and e["kind"] in ("created", "merged")
+        and e.get("from") is None
+        for e in result.events
+    )
+
+
+def _refusal(problems: list[Reason]) -> ShopResult:
+    return ShopResult(status="refused", reasons=problems)
+
+
+def _refused(command: Any, reasons: list[Reason], draft: Json | None = None) -> Outcome:
+    return Outcome(
+        command_id=command.command_id,
+        type=command.type,
+        status="refused",
+        reasons=reasons,
+        draft=draft,
+    )
+
+
+def group_members(shop: ShopConfig, group: str | None) -> list[str] | None:
+    """The staff of a round-robin group, in the configuration's order; None: no such group."""
+    if group is None:
+        return None
+    members = [person.id for person in shop.staff if group in getattr(person, "groups", ())]
+    return members or None
+
+
+def _staff_problems(shop: ShopConfig, command: Any) -> list[Reason]:
+    """A shop that lists its staff accepts commands from them only (and assigns only them).
+    The automation agent acts for the shop itself."""
+    if not shop.staff:
+        return []
+    known = {person.id for person in shop.staff} | {AUTOMATION_STAFF}
+    people = [("staff_id", command.staff_id)]
+    for role in ("assignee", "owner"):
+        if getattr(command, role, None) is not None:
+            people.append((role, getattr(command, role)))
+    return [reason("unknown_staff", field, staff=who) for field, who in people if who not in known]
+
+
+def _op(command: Any, **fields: Any) -> Json:
+    op: Json = {
+        "type": command.type,
+        "seq": command.seq,
+        "at": command.issued_at,
+        "staff": command.staff_id,
+    }
+    op.update(fields)
+    return op
+
+
+def _draft_op(command: Any) -> tuple[Json, list[Reason]]:
+    """The store's op for a draft command; customer details are checked and normalised here
+    (phone, province) so the stores keep only clean values."""
+    if isinstance(command, SetCustomer):
+        given = {f: getattr(command, f) for f in CONTACT_FIELDS if getattr(command, f) is not None}
+        contact, problems = normalise_contact(given)
+        return _op(command, contact=contact), problems
+    fields = command.model_dump(
+        exclude={
+            "v",
+            "type",
+            "command_id",
+            "staff_id",
+            "issued_at",
+            "shop_id",
+            "livestream_id",
+            "seq",
+            "conversation_id",
+        }
+    )
+    return _op(command, **fields), []
+
+
+def _json(outcome: Outcome) -> bytes:
+    return orjson.dumps(outcome.model_dump(mode="json"))

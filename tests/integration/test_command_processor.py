@@ -1,0 +1,161 @@
+"""The command processor (stream/staff.py) on the real Redis: commands as Kafka records in,
+outcomes and events out, through both stores. Kafka itself is the e2e tests' business
+(tests/e2e/test_finish_orders_e2e.py); here the published messages are collected as they are
+handed to the producer, so every rule of the agent is checked quickly and exactly."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio
+from live_processes import DEMO_SHOP
+
+from config.loader import load_shop
+from config.settings import Topics
+from orders.events import CommentEvent
+from orders.shop_store import ShopStore
+from orders.store import DraftStore
+from parsers import compile_grammar
+from stream.pipeline import Record
+from stream.staff import CommandProcessor
+
+Json = dict[str, Any]
+TOPICS = Topics()
+AT = "2026-11-25T20:00:00+07:00"
+
+
+@dataclass
+class Published:
+    messages: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+
+    async def __call__(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+        self.messages.extend(messages)
+
+    def on(self, topic: str) -> list[Json]:
+        return [orjson.loads(value) for t, _, value in self.messages if t == topic]
+
+
+@dataclass
+class Rig:
+    processor: CommandProcessor
+    drafts: DraftStore
+    shops: ShopStore
+    published: Published
+    shop_id: str
+    livestream: str
+    offset: int = 0
+
+    async def send(self, **command: Any) -> Json:
+        command.setdefault("command_id", uuid.uuid4().hex)
+        command.setdefault("staff_id", "lan")
+        command.setdefault("issued_at", AT)
+        return await self.record(orjson.dumps(command))
+
+    async def record(self, value: bytes) -> Json:
+        self.offset += 1
+        record = Record(TOPICS.order_commands, 0, self.offset, b"k", value)
+        outcome = await self.processor.handle(record)
+        return {} if outcome is None else outcome.model_dump(mode="json")
+
+    def draft(self, seq: int, **fields: Any) -> Json:
+        return {"livestream_id": self.livestream, "seq": seq, **fields}
+
+
+@pytest.fixture
+async def rig(redis_client: redis.asyncio.Redis) -> AsyncIterator[Rig]:
+    shop = load_shop(DEMO_SHOP)
+    livestream = f"cmd-{uuid.uuid4().hex[:8]}"
+    drafts, shops = DraftStore(redis_client), ShopStore(redis_client)
+    await drafts.load_functions()
+    assert await shops.apply_config(shop) == []
+    await drafts.register_shop(shop, livestream)
+    grammar = compile_grammar(shop)
+    texts = [("u1", "Lan", "chốt A12 size M đỏ 2 cái 0912345678"),
+             ("u2", "Minh", "chốt K2 10 cái 0987654321"),
+             ("u3", "Hoa", "chốt K2 2 cái")]  # fmt: skip
+    events = []
+    for offset, (user, name, text) in enumerate(texts):
+        parsed = grammar.parse(text, f"c{offset}")
+        events.append(CommentEvent(
+            comment_id=f"c{offset}", offset=offset, platform="facebook", user_id=user,
+            user_name=name, created_at=AT, intent=parsed.intent, phone=parsed.phone,
+            items=tuple(parsed.items), partition=0))  # fmt: skip
+    await drafts.apply_batch(shop.shop.id, livestream, events)
+    published = Published()
+    processor = CommandProcessor(drafts, shops, published, TOPICS)
+    yield Rig(processor, drafts, shops, published, shop.shop.id, livestream)
+
+
+async def test_an_unreadable_command_is_a_dead_letter_with_the_reason(rig: Rig) -> None:
+    assert await rig.record(b'{"type": "finalise", "command_id": "x"}') == {}
+    (letter,) = rig.published.on(TOPICS.dead_letters)
+    assert letter["reason"] == "invalid_command" and "staff_id" in letter["detail"]
+    assert rig.published.on(TOPICS.command_outcomes) == []
+
+
+async def test_finalise_lists_every_reason_then_creates_one_order(rig: Rig) -> None:
+    refused = await rig.send(type="finalise", action="create", **rig.draft(1))
+    assert refused["status"] == "refused"
+    assert {r["code"] for r in refused["reasons"]} == {"missing_address", "missing_province"}
+    set_customer = await rig.send(type="set_customer", address="9 Lê Duẩn", province="đà nẵng",
+                                  **rig.draft(1))  # fmt: skip
+    assert set_customer["draft"]["contact"]["province"] == "Thành phố Đà Nẵng"
+    finalise = {"type": "finalise", "action": "send_to_store", "command_id": "fin-1",
+                **rig.draft(1)}  # fmt: skip
+    created = await rig.send(**finalise)
+    (order,) = created["orders"]
+    assert order["order_id"] == f"{rig.livestream}-1" and order["action"] == "send_to_store"
+    assert order["status"] == "new" and order["total"] == 2 * 159000
+
+    again = await rig.send(**finalise)  # redelivered: same outcome, still one order
+    assert again["orders"] == created["orders"]
+    assert [o["order_id"] for o in await rig.shops.orders(rig.shop_id)] == [order["order_id"]]
+    outcomes = rig.published.on(TOPICS.command_outcomes)
+    assert [o["status"] for o in outcomes] == ["refused", "applied", "applied", "applied"]
+    assert {o["order_id"] for o in rig.published.on(TOPICS.orders)} == {order["order_id"]}
+
+
+async def test_a_crash_between_the_draft_and_the_order_is_healed_by_redelivery(rig: Rig) -> None:
+    await rig.send(type="set_customer", address="1 Nguyễn Huệ", province="HCM", **rig.draft(1))
+    raw = await rig.drafts.draft_raw(rig.shop_id, rig.livestream, 1)
+    assert raw is not None
+    op = {"type": "finalise", "seq": 1, "at": AT, "staff": "lan", "action": "create",
+          "expect": raw.decode(), "order_id": f"{rig.livestream}-1"}  # fmt: skip
+    # The worker applied the finalise in Redis, then died before the shop had the order.
+    await rig.drafts.apply_draft_command(rig.shop_id, rig.livestream, "fin-crash", op)
+    assert await rig.shops.orders(rig.shop_id) == []
+    outcome = await rig.send(type="finalise", action="create", command_id="fin-crash",
+                             **rig.draft(1))  # fmt: skip
+    assert outcome["status"] == "applied"
+    assert [o["order_id"] for o in await rig.shops.orders(rig.shop_id)] == [f"{rig.livestream}-1"]
+
+
+async def test_released_units_serve_the_waitlist_and_publish_its_draft(rig: Rig) -> None:
+    reduced = await rig.send(type="set_quantity", line=1, qty=7, **rig.draft(2))
+    assert reduced["draft"]["lines"][0]["reserved"] == 7
+    events = {e["seq"]: e["draft"] for e in rig.published.on(TOPICS.draft_events)}
+    assert events[3]["lines"][0]["reserved"] == 2  # Hoa waited for K2; now she holds both
+
+
+async def test_staff_not_on_the_shops_list_are_refused(rig: Rig) -> None:
+    outcome = await rig.send(type="assign", assignee="ghost", staff_id="intruder", **rig.draft(1))
+    assert [(r["code"], r["field"]) for r in outcome["reasons"]] == [
+        ("unknown_staff", "staff_id"), ("unknown_staff", "assignee")]  # fmt: skip
+
+
+async def test_status_moves_follow_the_workflow_and_are_order_events(rig: Rig) -> None:
+    await rig.send(type="set_customer", address="2 Hùng Vương", province="Huế", **rig.draft(1))
+    await rig.send(type="finalise", action="create", **rig.draft(1))
+    order_id = f"{rig.livestream}-1"
+    moved = await rig.send(type="change_status", order_ids=[order_id], to="confirmed")
+    assert moved["orders"][0]["status"] == "confirmed"
+    illegal = await rig.send(type="change_status", order_ids=[order_id], to="returned")
+    assert [r["code"] for r in illegal["reasons"]] == ["illegal_transition"]
+    events = rig.published.on(TOPICS.order_events)
+    assert [(e["kind"], e["from"], e["to"]) for e in events] == [
+        ("created", None, "new"), ("status_changed", "new", "confirmed")]  # fmt: skip
