@@ -41,7 +41,7 @@ never the comment thread: seed 002).
 
 Pure: this module checks a rule set against the shop's statuses, staff and templates
 (`automation_problems`, run by `config.shop.ShopConfig` when a shop is loaded); evaluation is
-orders/rules.py, rendering and messaging windows orders/messages.py.
+orders/automation/rules.py, rendering and messaging windows orders/automation/messages.py.
 """
 
 from __future__ import annotations
@@ -78,14 +78,15 @@ SUBJECT: dict[Trigger, SubjectKind] = {
     "waitlist_promoted": "draft",
     "customer_flagged": "draft",
 }
-# The staff id of the commands rules send (orders/rules.py); no person of a shop may have it.
+# The staff id of the commands rules send (orders/automation/rules.py); no person of a shop
+# may have it.
 AUTOMATION_STAFF = "automation"
 ACTION_KEYS = ("assign_owner", "assign_staff", "add_tag", "set_status", "send_message")
 ORDER_ONLY_ACTIONS = ("add_tag", "set_status")
 
 # -- message templates ---------------------------------------------------------------------------
 
-# The fields a template may use, as `{name}`; orders/messages.py fills them.
+# The fields a template may use, as `{name}`; orders/automation/messages.py fills them.
 TEMPLATE_FIELDS: dict[str, str] = {
     "customer_name": "the customer's name (the contact's, else the platform's; 'bạn' if none)",
     "order_id": "the order id (orders only)",

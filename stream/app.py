@@ -76,7 +76,7 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
         store = DraftStore(client)
         backoff = Backoff()
         await backoff.call("loading the Redis functions", store.load_functions)
-        from orders.shop_store import ShopStore
+        from orders.shop.store import ShopStore
 
         flags = ShopStore(client).customer_flags
         pipeline = CommentPipeline(store, publish, settings.topics, backoff, flags)
@@ -115,7 +115,7 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
 
     @app.agent(order_commands, concurrency=1)  # one actor: a livestream's commands stay in order
     async def command_agent(stream: Any) -> None:
-        from orders.shop_store import ShopStore
+        from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
 
         client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
@@ -133,7 +133,7 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
 
     @app.agent(watched, concurrency=1)  # events of one order or livestream stay in order
     async def automation_agent(stream: Any) -> None:
-        from orders.shop_store import ShopStore
+        from orders.shop.store import ShopStore
         from stream.automation import AutomationProcessor
 
         client = redis.asyncio.from_url(settings.redis, socket_timeout=10)

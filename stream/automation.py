@@ -3,11 +3,11 @@ commands.
 
 `handle` takes one record of `chotdon.order-events` or `chotdon.draft-events`, works out the
 triggers it means (order created, status changed; draft created, customer flagged, waitlist
-promoted), evaluates the shop's rules (orders/rules.py, pure) and publishes the planned actions
-as ordinary commands on `chotdon.order-commands`, with `staff_id` "automation". The command agent
-applies them like any staff command: validated, recorded, published. Their ids derive from the
-event, so an event delivered twice sends the same commands and they act once. Events that
-automation commands caused are not evaluated again: rules never trigger each other.
+promoted), evaluates the shop's rules (orders/automation/rules.py, pure) and publishes the
+planned actions as ordinary commands on `chotdon.order-commands`, with `staff_id` "automation".
+The command agent applies them like any staff command: validated, recorded, published. Their ids
+derive from the event, so an event delivered twice sends the same commands and they act once.
+Events that automation commands caused are not evaluated again: rules never trigger each other.
 
 Draft triggers need the draft's past: the agent keeps a snapshot per draft (shop store,
 `remember_draft`). It reads the snapshot, publishes the commands, and only then stores the new
@@ -26,15 +26,7 @@ import orjson
 from config.automation import Group
 from config.settings import Topics
 from config.shop import ShopConfig
-from orders.commands import (
-    Assign,
-    AssignOrder,
-    AssignOwner,
-    ChangeStatus,
-    SendMessage,
-    TagOrder,
-)
-from orders.rules import (
+from orders.automation.rules import (
     AUTOMATION_STAFF,
     Facts,
     PlannedAction,
@@ -45,7 +37,15 @@ from orders.rules import (
     order_facts,
     planned_actions,
 )
-from orders.shop_store import ShopStore
+from orders.commands import (
+    Assign,
+    AssignOrder,
+    AssignOwner,
+    ChangeStatus,
+    SendMessage,
+    TagOrder,
+)
+from orders.shop.store import ShopStore
 from stream import metrics
 from stream.pipeline import Record
 

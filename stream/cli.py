@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "stream.commands.chat",
     "stream.commands.customers",
     "stream.commands.stats",
+    "stream.commands.messages",
     "stream.commands.parse",
 ]
 

@@ -1,11 +1,11 @@
 """Customer messages: a `send_message` command becomes a message for the customer's inbox.
 
 The text is the shop's template rendered with the order's (or draft's) values; the platform's
-window decides whether it may go and by which channel (orders/messages.py), inside the shop
-store's transaction, against the customer's messaging state there. A message that may not be
-sent is recorded with the reason instead. Only an allowed message reaches
-`chotdon.messages.outbound`, addressed to the customer's inbox on their platform: never to
-the comment thread (seed 002).
+window decides whether it may go and by which channel (orders/automation/messages.py), inside
+the shop store's transaction, against the customer's messaging state there. A message that may
+not be sent is recorded with the reason instead. Only an allowed message reaches
+`chotdon.messages.outbound`, addressed to the customer's inbox on their platform: never to the
+comment thread (seed 002).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from config.shop import ShopConfig
+from orders.automation.messages import Channel, message_channel, message_values, render
 from orders.commands import SendMessage
-from orders.messages import Channel, message_channel, message_values, render
 from orders.reasons import reason
-from orders.shop_store import ShopResult, ShopStore
+from orders.shop.store import ShopResult, ShopStore
+from orders.shop.workflow import status_name
 from orders.store import DraftStore
-from orders.workflow import status_name
 
 Json = dict[str, Any]
 

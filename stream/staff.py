@@ -23,6 +23,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from config.settings import Topics
 from config.shop import ShopConfig
+from orders.automation.rules import AUTOMATION_STAFF
+from orders.checks.contact import normalise_contact
+from orders.checks.finalise import effective_contact, finalise_problems
 from orders.commands import (
     CONTACT_FIELDS,
     AssignOrder,
@@ -41,13 +44,10 @@ from orders.commands import (
     SetCustomer,
     TagOrder,
 )
-from orders.contact import normalise_contact
-from orders.order import created_event, order_from_draft
 from orders.reasons import reason
-from orders.rules import AUTOMATION_STAFF
-from orders.shop_store import ShopResult, ShopStore
+from orders.shop.order import created_event, order_from_draft
+from orders.shop.store import ShopResult, ShopStore
 from orders.store import DraftStore
-from orders.validation import effective_contact, finalise_problems
 from stream import metrics
 from stream.messages import DeadLetterReason, describe_error, draft_event_json
 from stream.outbound import send_message

@@ -85,7 +85,7 @@ def _discard(args: argparse.Namespace, common: dict[str, Any]) -> Any:
 def _resume(args: argparse.Namespace) -> int:
     import orjson
 
-    from orders.shop_store import ShopStore
+    from orders.shop.store import ShopStore
     from stream.command_client import draft_lines
 
     async def read() -> list[dict[str, Any]]:

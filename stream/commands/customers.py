@@ -49,7 +49,7 @@ def _blacklist(args: argparse.Namespace, common: dict[str, Any]) -> Any:
 
 
 async def _load(shop: str | None) -> list[dict[str, Any]]:
-    from orders.shop_store import ShopStore
+    from orders.shop.store import ShopStore
 
     async with ShopStore.connect(load_settings().redis) as store:
         customers: list[dict[str, Any]] = await store.customers(await shop_id_of(store, shop))

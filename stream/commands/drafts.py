@@ -20,6 +20,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="a JSON array instead of a table")
     parser.add_argument("--staff", help="only drafts assigned to this staff member")
     parser.add_argument("--seq", type=int, help="only the draft with this sequence number")
+    parser.add_argument("--status", choices=["open", "cancelled", "finalised"],
+                        help="only drafts in this status")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -35,12 +37,14 @@ async def load_drafts(redis_url: str, livestream_id: str) -> list[dict[str, Any]
 
 
 def select(
-    drafts: list[dict[str, Any]], staff: str | None, seq: int | None
+    drafts: list[dict[str, Any]], staff: str | None, seq: int | None, status: str | None = None
 ) -> list[dict[str, Any]]:
     return [
         draft
         for draft in drafts
-        if (seq is None or draft["seq"] == seq) and (staff is None or draft.get("staff") == staff)
+        if (seq is None or draft["seq"] == seq)
+        and (staff is None or draft.get("staff") == staff)
+        and (status is None or draft["status"] == status)
     ]
 
 
@@ -51,7 +55,8 @@ def money(amount: int | None) -> str:
 
 def _line_text(line: dict[str, Any]) -> str:
     attributes = " ".join(str(v) for v in line["attributes"].values())
-    text = f"{line['code']} {attributes}".strip() + f" ×{line['qty']}"
+    label = line["code"] or line["name"]  # an ad-hoc line has a name and no code
+    text = f"{label} {attributes}".strip() + f" ×{line['qty']}"
     if line["status"] == "unknown_code":
         return f"[yellow]{text} (mã không có)[/]"
     if line["status"] == "needs_variant":
@@ -74,11 +79,14 @@ def print_table(livestream_id: str, drafts: list[dict[str, Any]], total: int | N
         ("lines", "left"),
         ("total", "right"),
         ("status", "left"),
+        ("staff", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for draft in drafts:
         customer = draft["customer"]
-        status = "[red]cancelled[/]" if draft["status"] == "cancelled" else "open"
+        status = {"cancelled": "[red]cancelled[/]", "open": "open"}.get(
+            draft["status"], f"[green]{draft['status']}[/] {draft.get('order_id') or ''}".strip()
+        )
         table.add_row(
             str(draft["seq"]),
             customer.get("name") or customer["user_id"],
@@ -86,13 +94,17 @@ def print_table(livestream_id: str, drafts: list[dict[str, Any]], total: int | N
             "\n".join(_line_text(line) for line in draft["lines"]),
             money(draft["total"]),
             status,
+            draft.get("staff") or "",
         )
     Console().print(table)
 
 
 def run(args: argparse.Namespace) -> int:
     drafts = select(
-        asyncio.run(load_drafts(load_settings().redis, args.livestream)), args.staff, args.seq
+        asyncio.run(load_drafts(load_settings().redis, args.livestream)),
+        args.staff,
+        args.seq,
+        args.status,
     )
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(drafts, option=orjson.OPT_INDENT_2) + b"\n")

@@ -39,8 +39,7 @@ def add_parser(subparsers: Any) -> None:
 
 async def start_livestream(settings: Settings, shop: ShopConfig, livestream_id: str) -> None:
     """Bind (or re-bind, mid-live) a livestream to a shop; publish drafts a stock raise served."""
-    from orders.shop_store import ShopStore
-
+    from orders.shop.store import ShopStore
     from orders.store import DraftStore
     from stream.cli import UserError
 

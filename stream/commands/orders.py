@@ -45,7 +45,7 @@ async def shop_id_of(store: Any, given: str | None) -> str:
 
 
 async def _load(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
-    from orders.shop_store import ShopStore
+    from orders.shop.store import ShopStore
 
     async with ShopStore.connect(load_settings().redis) as store:
         shop_id = await shop_id_of(store, args.shop_id)

@@ -25,10 +25,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 async def _load(shop_id: str | None) -> Any:
-    from orders.shop_store import ShopStore
-
     from config.shop import ShopConfig
-    from orders.stats import order_stats
+    from orders.shop.stats import order_stats
+    from orders.shop.store import ShopStore
 
     async with ShopStore.connect(load_settings().redis) as store:
         shop_id = await shop_id_of(store, shop_id)

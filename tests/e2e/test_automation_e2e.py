@@ -117,6 +117,10 @@ async def test_getfly_sources_owners_confirmations_and_round_robin_drafts(
         assert message["channel"] == "message" and message["template"] == "order_confirmation"
         assert message["order_id"] in message["text"] and "240.000đ" in message["text"]
 
+    log = orjson.loads(chotdon(live, "messages", "--shop-id", shop, "--json").stdout)
+    assert sorted((m["order_id"], m["sent"]) for m in log) == sorted(
+        [(from_page, True), (from_site, True)])  # fmt: skip
+
     # The website order was moved to confirmed by a rule; that move fires no rule (no loops).
     orders = {o["order_id"]: o for o in orjson.loads(
         chotdon(live, "orders", "--shop-id", shop, "--json").stdout)}  # fmt: skip
@@ -138,6 +142,9 @@ async def test_getfly_sources_owners_confirmations_and_round_robin_drafts(
 
     staff = await wait_for(assigned, "drafts assigned round-robin", watch=[worker])
     assert sorted(staff) == ["lan"] * 3 + ["minh"] * 3
+    mine = chotdon(live, "drafts", "--livestream", livestream, "--staff", "lan", "--status",
+                   "open", "--json").stdout  # fmt: skip
+    assert len(orjson.loads(mine)) == 3
 
     # Every rule acted once: the outcomes of automation commands, one per planned action.
     outcomes = [orjson.loads(r.value) for r in await read_topic(live, live.topics.command_outcomes)]

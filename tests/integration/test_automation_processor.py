@@ -17,7 +17,7 @@ from live_processes import DEMO_SHOP
 from config.loader import validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
-from orders.shop_store import ShopStore
+from orders.shop.store import ShopStore
 from orders.store import DraftStore
 from stream.automation import AutomationProcessor
 from stream.pipeline import Record

@@ -18,7 +18,7 @@ from live_processes import DEMO_SHOP
 from config.loader import load_shop
 from config.settings import Topics
 from orders.events import CommentEvent
-from orders.shop_store import ShopStore
+from orders.shop.store import ShopStore
 from orders.store import DraftStore
 from parsers import compile_grammar
 from stream.pipeline import Record

@@ -13,9 +13,9 @@ import redis.asyncio
 
 from config.shop import Product, ShopConfig, ShopInfo, Status, Workflow
 from orders.commands import Blacklist, ChangeStatus, ChatDiscard, ChatStart, Merge, Reason
-from orders.order import order_from_draft
 from orders.reasons import reason
-from orders.shop_store import ShopResult, ShopStore, flags_key, shop_prefix
+from orders.shop.order import order_from_draft
+from orders.shop.store import ShopResult, ShopStore, flags_key, shop_prefix
 from orders.store import registry_key
 
 Json = dict[str, Any]

@@ -33,7 +33,7 @@ from orders.commands import (
     TagOrder,
 )
 from orders.reasons import reason
-from orders.shop_store import ShopResult, ShopStore, shop_prefix
+from orders.shop.store import ShopResult, ShopStore, shop_prefix
 from orders.store import registry_key
 
 Json = dict[str, Any]
@@ -277,7 +277,7 @@ def later(hours: float, start: str = DAY1) -> str:
 
 
 def facebook_rules(message: Json) -> Callable[[Json], tuple[str, str] | None]:
-    """A stand-in for the window rules (orders/messages.py decides for real)."""
+    """A stand-in for the window rules (orders/automation/messages.py decides for real)."""
 
     channel = {"channel": message["channel"], "comment_id": message["comment_id"]}
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from config.shop import Status, Workflow
-from orders.stats import Bucket, StatusStats, order_stats
+from orders.shop.stats import Bucket, StatusStats, order_stats
 
 
 def order(

@@ -120,7 +120,7 @@ def message_values(
 ) -> dict[str, str]:
     """The template fields of an order (JSON v1) or a draft (livestream or chat).
 
-    `status_name` names the order's status (orders.workflow.status_name); without it the status
+    `status_name` names the order's status (orders.shop.workflow.status_name); without it the status
     key stands in. `line` is the promoted line of a waitlist promotion: only with it are `code`,
     `product_name` and `qty` given. A draft has an empty `order_id` and `status_name` (rules never
     send those on a draft: config.automation refuses it when the shop loads).

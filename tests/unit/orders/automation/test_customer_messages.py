@@ -1,5 +1,5 @@
-"""Messages to the customer's inbox (orders/messages.py): templates with Vietnamese money, and the
-platforms' messaging windows at their boundaries (../shared/NOTES.md)."""
+"""Messages to the customer's inbox (orders/automation/messages.py): templates with Vietnamese
+money, and the platforms' messaging windows at their boundaries (../shared/NOTES.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from config.loader import load_shop
-from orders.messages import (
+from orders.automation.messages import (
     Channel,
     message_channel,
     message_values,
@@ -20,9 +20,9 @@ from orders.messages import (
     window_problem,
 )
 from orders.model import Json
-from orders.order import order_from_draft
+from orders.shop.order import order_from_draft
 
-DEMO = Path(__file__).resolve().parents[3] / "config" / "shops" / "demo.toml"
+DEMO = Path(__file__).resolve().parents[4] / "config" / "shops" / "demo.toml"
 CONTACT = {"name": "Chị Hoa", "phone": "0912345678", "address": "12 Lê Lợi", "ward": None,
            "province": "Hà Nội", "note": None}  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.shop import Product
-from orders.chat import apply_chat_op, chat_order, chat_order_id, discard_chat, new_chat_draft
+from orders.shop.chat import apply_chat_op, chat_order, chat_order_id, discard_chat, new_chat_draft
 
 Json = dict[str, Any]
 PRODUCTS = {

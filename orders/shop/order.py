@@ -35,7 +35,7 @@ from config.shop import Workflow
 from orders.commands import Reason
 from orders.model import Json
 from orders.reasons import reason
-from orders.workflow import history_entry, status_of
+from orders.shop.workflow import history_entry, status_of
 
 OrderAction = Literal["create", "deliver_now", "send_to_store"]
 EventKind = Literal["created", "status_changed", "merged", "assigned", "tagged"]

@@ -1,4 +1,4 @@
-"""Statuses and transitions (seed 003): orders/workflow.py, no I/O."""
+"""Statuses and transitions (seed 003): orders/shop/workflow.py, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.shop import Workflow
-from orders.workflow import (
+from orders.shop.workflow import (
     move,
     returned_keys,
     status_name,

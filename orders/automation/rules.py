@@ -108,7 +108,7 @@ class PlannedAction:
 
 
 def customer_history(customer: Json | None, order_id: str | None = None) -> tuple[bool, int]:
-    """(new_customer, returned) from a customer record (orders/customers.py), or None when the
+    """(new_customer, returned) from a customer record (orders/shop/customers.py), or None when the
     person has none yet. New: no order other than `order_id` (the event's own order)."""
     if customer is None:
         return True, 0
@@ -136,7 +136,7 @@ def order_facts(
     to_status: str | None = None,
     change_id: str | None = None,
 ) -> Facts:
-    """The facts of an order event (order JSON v1, orders/order.py), after the event.
+    """The facts of an order event (order JSON v1, orders/shop/order.py), after the event.
 
     order_created: the key is `order_created:<order_id>`. status_changed: the move and the id of
     the command that made it default to the order's last history entry; the key is

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.shop import Product
-from orders.validation import effective_contact, finalise_problems
+from orders.checks.finalise import effective_contact, finalise_problems
 
 CONTACT = {
     "name": "Nguyễn Thị Lan",

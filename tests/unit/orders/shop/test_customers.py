@@ -1,4 +1,4 @@
-"""One customer per person per shop: linking, returned counts, flags (orders/customers.py)."""
+"""One customer per person per shop: linking, returned counts, flags (orders/shop/customers.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.shop import Workflow
-from orders.customers import (
+from orders.shop.customers import (
     REPLIED_KEPT,
     customer_fields,
     empty_inbox,
@@ -28,7 +28,7 @@ from orders.customers import (
     set_owner,
     sorted_customers,
 )
-from orders.workflow import returned_keys
+from orders.shop.workflow import returned_keys
 
 Json = dict[str, Any]
 RETURNED = returned_keys(Workflow())

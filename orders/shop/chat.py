@@ -1,6 +1,6 @@
 """Orders made inside a conversation (seed 000 "Lên đơn trong cuộc trò chuyện", seed 002 Harapage):
 a salesperson starts a chat order, picks catalogue products or types ad-hoc ones, fills in the
-customer and finalises it. Pure Python, no I/O; the store (orders/shop_store.py) keeps the drafts.
+customer and finalises it. Pure Python, no I/O; the store (orders/shop/store.py) keeps the drafts.
 
 A chat draft:
 
@@ -39,8 +39,8 @@ from typing import Any, Literal, cast
 from config.shop import Product
 from orders.commands import Reason
 from orders.model import Json
-from orders.order import CONTACT_KEYS, OrderAction, order_from_draft
 from orders.reasons import reason
+from orders.shop.order import CONTACT_KEYS, OrderAction, order_from_draft
 
 ChatMode = Literal["new_sale", "upsell"]
 CREATING_ACTIONS: frozenset[str] = frozenset({"create", "deliver_now", "send_to_store"})

@@ -1,5 +1,5 @@
-"""Automation rules at work (orders/rules.py): conditions, matching, planned actions and their
-deterministic command ids; rules never set each other off."""
+"""Automation rules at work (orders/automation/rules.py): conditions, matching, planned actions
+and their deterministic command ids; rules never set each other off."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 
 from config.automation import Action, Condition, Group, Rule
 from config.shop import ShopConfig
-from orders.model import Json
-from orders.order import order_from_draft
-from orders.rules import (
+from orders.automation.rules import (
     AUTOMATION_STAFF,
     Facts,
     command_id,
@@ -25,7 +23,9 @@ from orders.rules import (
     planned_actions,
     round_robin,
 )
-from orders.workflow import move
+from orders.model import Json
+from orders.shop.order import order_from_draft
+from orders.shop.workflow import move
 
 GETFLY_WEBSITE = "https://www.getfly.vn/dang-ky-dung-thu-phan-mem.html"
 GETFLY_PAGE = "https://www.facebook.com/getfly"

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from config.shop import Product
+from orders.checks.contact import clean_text, normalise_phone
+from orders.checks.provinces import resolve_province
 from orders.commands import CONTACT_FIELDS, Reason
-from orders.contact import clean_text, normalise_phone
 from orders.model import Json
-from orders.provinces import resolve_province
 from orders.reasons import reason
 
 # Lines drawn from the catalogue hold stock; unknown-code and ad-hoc (custom) lines do not.

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from orders.provinces import Province, normalise_name, provinces, resolve_province
+from orders.checks.provinces import Province, normalise_name, provinces, resolve_province
 
 # The 63 provinces before July 2025, as people write them.
 OLD_63 = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.contact import normalise_contact, normalise_phone
+from orders.checks.contact import normalise_contact, normalise_phone
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Phone numbers are checked with `phonenumbers` (Google's libphonenumber metadata), which knows the
 mobile prefixes Vietnamese carriers use today; a number is kept in the ten-digit `0…` form that
 parsers/phones.py gives numbers found in comments. Provinces become the official name of the
-province in force (orders/provinces.py), an old province name included.
+province in force (orders/checks/provinces.py), an old province name included.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import unicodedata
 
 import phonenumbers
 
+from orders.checks.provinces import resolve_province
 from orders.commands import CONTACT_FIELDS, Reason
-from orders.provinces import resolve_province
 from orders.reasons import reason
 
 # What a typed number may hold besides digits: a leading + (maybe bracketed), spaces, dots,

@@ -1,4 +1,4 @@
-"""Orders built from drafts, order events, and merging (gộp đơn): orders/order.py, no I/O."""
+"""Orders built from drafts, order events, and merging (gộp đơn): orders/shop/order.py, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.shop import Workflow
-from orders.order import (
+from orders.shop.order import (
     assign_order,
     created_event,
     merge_orders,

@@ -1,8 +1,8 @@
 """Order counts, sales and revenue by status, livestream, staff and day (`chotdon stats`).
 
-Pure: it reads order JSON (v1, orders/order.py) and the shop's workflow. Seed 003: the status of
-an order decides whether it counts as revenue; `total` (doanh số) counts every order, `revenue`
-(doanh thu) only those whose status has `revenue = true`.
+Pure: it reads order JSON (v1, orders/shop/order.py) and the shop's workflow. Seed 003: the
+status of an order decides whether it counts as revenue; `total` (doanh số) counts every order,
+`revenue` (doanh thu) only those whose status has `revenue = true`.
 
 - An order merged into another (`merged_into` set) is skipped: its lines live on in the merged one.
 - An order given twice (a topic read with redeliveries) counts once, as its latest version (the

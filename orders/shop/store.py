@@ -6,14 +6,14 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 | key | type | holds |
 |---|---|---|
 | `S:config` | string | the shop configuration JSON (`apply_config`) |
-| `S:orders` | hash | order id -> order JSON (v1, orders/order.py) |
+| `S:orders` | hash | order id -> order JSON (v1, orders/shop/order.py) |
 | `S:ostatus` | hash | order id -> status key, for orders not merged into another |
-| `S:customers` | hash | customer id (`C-<n>`) -> customer JSON (orders/customers.py) |
+| `S:customers` | hash | customer id (`C-<n>`) -> customer JSON (orders/shop/customers.py) |
 | `S:cidx` | hash | `<platform>:<user_id>` / `phone:<phone>` -> the customer id owning it |
 | `S:flags` | hash | the same fields -> {"returned": n, "blacklisted": bool} of their owner |
 | `S:counters` | hash | `customer`, `merge`: the last number given (C-<n>, M-<n>) |
 | `S:cmds` | hash | command id -> the command's outcome (`ShopResult` JSON) |
-| `S:chats` | hash | conversation id -> its latest chat draft JSON (orders/chat.py) |
+| `S:chats` | hash | conversation id -> its latest chat draft JSON (orders/shop/chat.py) |
 | `S:chatopen` | hash | conversation id -> salesperson, for the open chat drafts |
 | `S:inbox` | hash | `<platform>:<user_id>` -> the person's messaging state (customers.py) |
 | `S:messages` | list | the customer messages sent or refused, oldest first (the last 10,000) |
@@ -22,8 +22,8 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 | `chotdon:shops` | set | the shops `apply_config` has set up (outside every tag) |
 
 Every change is one optimistic transaction (WATCH every key of the shop, read, decide with the
-pure rules of orders/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the writes;
-retried on WatchError). Workers of one shop rarely race (staff speed), so retries are rare.
+pure rules of orders/shop/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the
+writes; retried on WatchError). Workers of one shop rarely race (staff speed), so retries are rare.
 `S:messages` (only ever appended) and `S:autodrafts:*` (one atomic script, written at the pace
 of draft events) stay out of the WATCH, so they never make a staff command retry.
 A command's outcome is stored under its command id in the same transaction: a command
@@ -47,14 +47,6 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from config.shop import Product, ShopConfig, Workflow
-from orders.chat import (
-    CREATING_ACTIONS,
-    apply_chat_op,
-    chat_order,
-    discard_chat,
-    new_chat_draft,
-    op_name,
-)
 from orders.commands import (
     AssignOrder,
     AssignOwner,
@@ -69,7 +61,17 @@ from orders.commands import (
     TagOrder,
     aware_instant,
 )
-from orders.customers import (
+from orders.model import Json
+from orders.reasons import reason
+from orders.shop.chat import (
+    CREATING_ACTIONS,
+    apply_chat_op,
+    chat_order,
+    discard_chat,
+    new_chat_draft,
+    op_name,
+)
+from orders.shop.customers import (
     customer_fields,
     empty_inbox,
     find_customer,
@@ -90,8 +92,7 @@ from orders.customers import (
     set_owner,
     sorted_customers,
 )
-from orders.model import Json
-from orders.order import (
+from orders.shop.order import (
     assign_order,
     created_event,
     merge_orders,
@@ -99,9 +100,8 @@ from orders.order import (
     order_event,
     tag_order,
 )
-from orders.reasons import reason
+from orders.shop.workflow import move, returned_keys, status_name, transition_problems
 from orders.store import StoreBusy, registry_key
-from orders.workflow import move, returned_keys, status_name, transition_problems
 from parsers.phones import find_phones
 
 T = TypeVar("T")
@@ -962,7 +962,7 @@ class ShopStore:
         at: str | None = None,
         workflow: Workflow | None = None,
     ) -> ShopResult:
-        """One operation on the conversation's open chat order (orders/chat.py lists them).
+        """One operation on the conversation's open chat order (orders/shop/chat.py lists them).
 
         A finalise that creates an order first asks `validate(draft)` (inside the transaction,
         on the draft as it is) and is refused with its reasons; otherwise the draft is
