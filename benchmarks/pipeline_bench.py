@@ -99,6 +99,8 @@ class Knobs:
     overlap_intake: bool = False  # take_batches keeps filling the next batch while one is out
     info_cache: float = 0.0  # seconds DraftStore.livestream_info answers are reused (0: never)
     skip_moved: bool = False  # Applied.changed leaves out drafts that only moved up a waitlist
+    # the worker's agents (stream.app.AGENTS: comments, commands, automation; all by default)
+    agents: tuple[str, ...] = ("comments", "commands", "automation")
     note: str = ""
 
 
@@ -125,6 +127,8 @@ def tuning_matrix() -> list[tuple[str, Knobs]]:
     "(c) >= 80 % of (a)" depends on how (a) is tuned."""
     c = [
         Knobs("default", note="stream.app.Tuning() as shipped, worker --loglevel info"),
+        Knobs("comment agent only", agents=("comments",),
+              note="worker --agents comments: no command or automation agent beside it"),
         Knobs("batch_size=100", {"batch_size": 100}),
         Knobs("batch_size=1000", {"batch_size": 1000}),
         Knobs("batch_size=2000", {"batch_size": 2000, "buffer_maxsize": 8000}),
@@ -225,7 +229,7 @@ def worker_main(spec: WorkerSpec) -> None:
             start_http_server(spec.metrics_port, addr="127.0.0.1")
         asyncio.run(pipeline_aiokafka(settings, tuning, spec))
         return
-    app = create_app(settings, tuning)
+    app = create_app(settings, tuning, spec.knobs.agents)
     for name, value in spec.knobs.conf.items():
         setattr(app.conf, name, value)
     if not spec.knobs.monitor:
@@ -1263,6 +1267,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--tune", action="store_true", help="also run the tuning matrix of (c) (and latency)")
     add("--tune-runs", type=int, default=None, help="runs per tuning config (default --runs)")
     add(
+        "--tune-only",
+        action="append",
+        metavar="LABEL",
+        help="run only these tuning configs (and `default`), e.g. --tune-only 'comment agent only'",
+    )
+    add(
         "--profile",
         action="store_true",
         help="also profile one run of (c) with cProfile; stats in benchmarks/results/",
@@ -1340,6 +1350,8 @@ async def run_all(args: argparse.Namespace, console: Any) -> dict[str, Any]:
             console.print(f"[red]no profile written to {path}; see the worker's log[/red]")
     if args.tune:
         for variant, knobs in tuning_matrix():
+            if args.tune_only and knobs.label not in ("default", *args.tune_only):
+                continue
             for _ in range(args.tune_runs or args.runs):
                 try:
                     outcome = await throughput_run(args, settings, data, variant, knobs)

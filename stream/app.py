@@ -34,7 +34,18 @@ class Tuning:
     buffer_maxsize: int = 4000
 
 
-def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
+AGENTS = ("comments", "commands", "automation")
+
+
+def create_app(
+    settings: Settings, tuning: Tuning | None = None, agents: Sequence[str] = AGENTS
+) -> faust.App:
+    """The worker's faust app with the chosen agents (all by default). A deployment may run
+    them in separate workers to scale them apart: comments during a flood, commands and
+    automation at staff speed."""
+    unknown = sorted(set(agents) - set(AGENTS))
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}: choose among {', '.join(AGENTS)}")
     tuning = tuning or Tuning()
     app = faust.App(
         settings.app_id,
@@ -70,7 +81,6 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
         ]
         await asyncio.gather(*futures)
 
-    @app.agent(comments, concurrency=1)  # one actor: faust #606 commits past in-flight events
     async def comment_agent(stream: Any) -> None:
         client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
         store = DraftStore(client)
@@ -109,11 +119,6 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(in_flight, timeout=10)
 
-    order_commands = app.topic(
-        settings.topics.order_commands, key_type=bytes, value_type=bytes, internal=False
-    )
-
-    @app.agent(order_commands, concurrency=1)  # one actor: a livestream's commands stay in order
     async def command_agent(stream: Any) -> None:
         from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
@@ -126,12 +131,6 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
         # Staff commands are few: each is applied, published and acked before the next one.
         await _one_record_at_a_time(stream, 50, tuning.batch_within, processor.handle)
 
-    watched = app.topic(
-        settings.topics.order_events, settings.topics.draft_events,
-        key_type=bytes, value_type=bytes, internal=False,
-    )  # fmt: skip
-
-    @app.agent(watched, concurrency=1)  # events of one order or livestream stay in order
     async def automation_agent(stream: Any) -> None:
         from orders.shop.store import ShopStore
         from stream.automation import AutomationProcessor
@@ -145,6 +144,18 @@ def create_app(settings: Settings, tuning: Tuning | None = None) -> faust.App:
 
         await _one_record_at_a_time(stream, 200, tuning.batch_within, handle)
 
+    # One actor each (concurrency=1): faust #606 commits past in-flight events otherwise, and
+    # the records of one livestream, conversation or order must stay in order.
+    if "comments" in agents:
+        app.agent(comments, concurrency=1, name="comment_agent")(comment_agent)
+    if "commands" in agents:
+        commands = app.topic(settings.topics.order_commands, key_type=bytes, value_type=bytes,
+                             internal=False)  # fmt: skip
+        app.agent(commands, concurrency=1, name="command_agent")(command_agent)
+    if "automation" in agents:
+        events = app.topic(settings.topics.order_events, settings.topics.draft_events,
+                           key_type=bytes, value_type=bytes, internal=False)  # fmt: skip
+        app.agent(events, concurrency=1, name="automation_agent")(automation_agent)
     return app
 
 

@@ -1,4 +1,4 @@
-"""`chotdon worker`: run the comment agent (several workers share the partitions)."""
+"""`chotdon worker`: run the agents (several workers share the partitions)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from config.settings import load_settings
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "worker",
-        help="run the comment agent: comments from Kafka to draft orders in Redis",
+        help="run the agents: comments to drafts, staff commands, automation rules",
         description=(
-            "Consume the comments topic, apply each batch to Redis with one atomic call per "
-            "livestream, publish draft events and dead letters. Run several to share the "
-            "partitions. Settings come from CHOTDON_* environment variables."
+            "The comment agent consumes the comments topic, applies each batch to Redis with "
+            "one atomic call per livestream, publishes draft events and dead letters. The "
+            "command agent applies staff commands and publishes their outcomes, orders and "
+            "order events. The automation agent runs the shop's rules on order and draft "
+            "events. Run several workers to share the partitions. Settings come from CHOTDON_* "
+            "environment variables."
         ),
     )
     parser.add_argument(
@@ -27,6 +30,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning"])
     parser.add_argument("--batch-size", type=int, default=None, help="records per store call")
+    parser.add_argument(
+        "--agents",
+        default="comments,commands,automation",
+        metavar="LIST",
+        help="which agents to run (default all: comments,commands,automation); workers with "
+        "different agents scale apart, e.g. more comment workers during a flood",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -46,7 +56,13 @@ def run(args: argparse.Namespace) -> int:
                 "metrics not served: port %d is taken (%s); set --metrics-port", port, exc
             )
     tuning = Tuning() if args.batch_size is None else Tuning(batch_size=args.batch_size)
-    app = create_app(settings, tuning)
+    agents = [name.strip() for name in args.agents.split(",") if name.strip()]
+    try:
+        app = create_app(settings, tuning, agents)
+    except ValueError as exc:
+        from stream.cli import UserError
+
+        raise UserError(str(exc)) from None
     worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0
