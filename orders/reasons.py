@@ -22,6 +22,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Conversation {conversation} has no order in progress"),
     "chat_in_progress": ("Cuộc trò chuyện {conversation} đang có đơn chưa xong",
                          "Conversation {conversation} already has an order in progress"),
+    "store_error": ("Hệ thống không áp dụng được lệnh này ({error})",
+                    "The store could not apply this command ({error})"),
     "unknown_template": ("Cửa hàng không có mẫu tin nhắn {template}",
                          "The shop has no message template {template}"),
     "shop_not_configured": ("Cửa hàng {shop} chưa được thiết lập (chạy chotdon live start)",

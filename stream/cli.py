@@ -73,4 +73,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, user_errors()):
             print(f"chotdon: error: {error}", file=sys.stderr)
             return 1
+        unreachable = _unreachable(error)
+        if unreachable:
+            print(f"chotdon: error: {unreachable}", file=sys.stderr)
+            return 1
         raise
+
+
+def _unreachable(error: Exception) -> str | None:
+    """Kafka or Redis not answering, said plainly (with what to run) instead of a traceback."""
+    from aiokafka.errors import KafkaConnectionError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from config.settings import load_settings
+
+    settings = load_settings()
+    hint = "is the stack running? (`chotdon stack up`, or check the CHOTDON_* settings)"
+    if isinstance(error, KafkaConnectionError):
+        return f"cannot reach Kafka at {settings.kafka}: {hint}"
+    if isinstance(error, RedisConnectionError):
+        return f"cannot reach Redis at {settings.redis}: {hint}"
+    return None

@@ -49,9 +49,9 @@ async def send_command(
     topic = settings.topics.command_outcomes
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all")
-    await consumer.start()
-    await producer.start()
     try:
+        await consumer.start()
+        await producer.start()
         partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
             partitions = set(await _partitions(consumer, topic))
@@ -112,7 +112,9 @@ def outcome_lines(outcome: Outcome) -> list[str]:
 
 
 def _money(amount: Any) -> str:
-    return f"{int(amount):,}".replace(",", ".") + " ₫"
+    from orders.automation.messages import vnd
+
+    return vnd(int(amount))
 
 
 def draft_lines(draft: dict[str, Any]) -> list[str]:

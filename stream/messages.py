@@ -78,6 +78,7 @@ class DeadLetterReason(StrEnum):
     INVALID_COMMENT = "invalid_comment"  # JSON, but not a valid Comment
     UNKNOWN_LIVESTREAM = "unknown_livestream"
     INVALID_COMMAND = "invalid_command"  # a staff command that is not JSON or not a Command
+    STORE_REFUSED = "store_refused"  # a command the store refused for good (damaged state)
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -47,7 +47,7 @@ from orders.commands import (
 from orders.reasons import reason
 from orders.shop.order import created_event, order_from_draft
 from orders.shop.store import ShopResult, ShopStore
-from orders.store import DraftStore
+from orders.store import DraftStore, StoreError
 from stream import metrics
 from stream.messages import DeadLetterReason, describe_error, draft_event_json
 from stream.outbound import send_message
@@ -89,9 +89,19 @@ class CommandProcessor:
         command = self._decode(record, outgoing)
         outcome = None
         if command is not None:
-            outcome = await self.backoff.call(
-                f"command {command.command_id}", lambda: self._apply(command, outgoing)
-            )
+            try:
+                outcome = await self.backoff.call(
+                    f"command {command.command_id}", lambda: self._apply(command, outgoing)
+                )
+            except StoreError as exc:
+                # Refused for good by the store (not Redis being away: that is retried). One
+                # such command must not block every command after it: it is answered, and
+                # kept in dead letters with the store's words, for an engineer.
+                log.error("the store refused command %s: %s", command.command_id, exc)
+                outgoing.clear()
+                outgoing.append(dead_letter(record, DeadLetterReason.STORE_REFUSED, str(exc),
+                                            self.topics.dead_letters))  # fmt: skip
+                outcome = _refused(command, [reason("store_error", error=str(exc))])
             outgoing.insert(0, (self.topics.command_outcomes, command.key.encode(), _json(outcome)))
             metrics.COMMANDS.labels(command.type, outcome.status).inc()
         await self.publish(outgoing)

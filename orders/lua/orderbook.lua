@@ -961,6 +961,11 @@ local function draft_by_seq(seq)
   local user = v.customer.user_id
   local c = user_record(user)
   if c and c.d and c.d.seq == seq then return view, c.d.st, user, c, c.d end
+  if v.status == 'open' then
+    -- an open draft is always its customer's current one: the state is not this version's
+    fail('draft ' .. jint(seq) .. ' is open but not its customer\'s current draft: the '
+      .. 'livestream\'s state predates this version of chotdon or is damaged')
+  end
   return view, v.status
 end
 

@@ -2,8 +2,10 @@
 
 Brings the local Kafka and Redis up, starts the sample livestream for the sample shop,
 starts a worker, replays a few thousand generated comments from hundreds of customers, waits
-until every one is applied, and shows the numbered draft orders. Running it again changes
-nothing: the same comments are recognised and not applied twice.
+until every one is applied, and shows the numbered draft orders. Then staff finish the first
+complete draft with two commands (the delivery address, with a pre-2025 province name, then
+finalise), as `chotdon order` sends them. Running it again changes nothing: the same comments
+are recognised and not applied twice, and the same commands (same ids) act once.
 """
 
 from __future__ import annotations
@@ -123,10 +125,11 @@ def run(args: argparse.Namespace) -> int:
         offsets = asyncio.run(produce(settings, comments, rate=None, now=False, quiet=False))
         last = max(offset for _, offset in offsets)
         asyncio.run(_wait_applied(settings, shop_id, args.livestream, last, worker, log_path))
+        drafts = asyncio.run(load_drafts(settings.redis, args.livestream))
+        print_table(args.livestream, drafts[: args.show], total=len(drafts))
+        finished = _finish_one(settings, console, args.livestream, drafts)
     finally:
         _stop_worker(worker)
-    drafts = asyncio.run(load_drafts(settings.redis, args.livestream))
-    print_table(args.livestream, drafts[: args.show], total=len(drafts))
     waiting = sum(1 for d in drafts for line in d["lines"] if line["waitlist"] is not None)
     unknown = sum(1 for d in drafts for line in d["lines"] if line["status"] == "unknown_code")
     console.print(
@@ -134,4 +137,51 @@ def run(args: argparse.Namespace) -> int:
         f"waiting for stock; {unknown} unknown-code lines for staff to re-pick.\n"
         f"All of them: chotdon drafts --livestream {args.livestream} [--json]"
     )
+    if finished:
+        console.print(
+            f"Finish more: chotdon order set-customer|finalise --livestream {args.livestream} "
+            "--seq N … --staff lan; then chotdon orders, chotdon stats (with a worker running)."
+        )
     return 0
+
+
+def _finishable(draft: dict[str, Any]) -> bool:
+    from orders.checks.contact import normalise_phone
+
+    lines = draft["lines"]
+    return (
+        draft["status"] == "open"
+        and bool(lines)
+        and all(line["status"] == "matched" and line["reserved"] == line["qty"] for line in lines)
+        and normalise_phone(draft["customer"].get("phone") or "") is not None
+        and draft["total"] > 0
+    )
+
+
+def _finish_one(
+    settings: Settings, console: Any, livestream_id: str, drafts: list[dict[str, Any]]
+) -> bool:
+    """Staff finish the first complete draft: the same one on every run (the one finished
+    before, once it is), with the same command ids, so a second demo changes nothing."""
+    from orders.commands import Finalise, SetCustomer
+    from stream.command_client import outcome_lines, send_command
+
+    draft = next((d for d in drafts if d["status"] == "finalised"), None) or next(
+        (d for d in drafts if _finishable(d)), None
+    )
+    if draft is None:
+        return False
+    seq = draft["seq"]
+    common = {"staff_id": "lan", "issued_at": draft["updated_at"], "livestream_id": livestream_id,
+              "seq": seq}  # fmt: skip
+    console.print(f"[bold]5.[/] staff finish draft #{seq}: delivery address, then finalise")
+    address = SetCustomer(command_id=f"demo-{livestream_id}-{seq}-address", **common,
+                          address="12 Lê Lợi, phường Đông Hà", province="Quảng Bình")  # fmt: skip
+    finalise = Finalise(command_id=f"demo-{livestream_id}-{seq}-create", **common,
+                        action="create")  # fmt: skip
+    for command in (address, finalise):
+        outcome = asyncio.run(send_command(settings, command))
+        console.print("\n".join(outcome_lines(outcome)), markup=False, highlight=False)
+        if outcome.status != "applied":
+            return False
+    return True

@@ -50,7 +50,9 @@ def select(
 
 def money(amount: int | None) -> str:
     """Vietnamese đồng as shops write it: 159.000đ."""
-    return "" if amount is None else f"{amount:,}đ".replace(",", ".")
+    from orders.automation.messages import vnd
+
+    return "" if amount is None else vnd(amount)
 
 
 def _line_text(line: dict[str, Any]) -> str:

@@ -159,3 +159,19 @@ async def test_status_moves_follow_the_workflow_and_are_order_events(rig: Rig) -
     events = rig.published.on(TOPICS.order_events)
     assert [(e["kind"], e["from"], e["to"]) for e in events] == [
         ("created", None, "new"), ("status_changed", "new", "confirmed")]  # fmt: skip
+
+
+async def test_a_command_the_store_refuses_for_good_blocks_nothing_after_it(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """Damaged state (an open view without its customer's draft) makes the Redis Function
+    fail: the command is answered and dead-lettered, and the next command is applied."""
+    view = f"chotdon:{{{rig.shop_id}:{rig.livestream}}}:view"
+    ghost = {"seq": 99, "status": "open", "customer": {"user_id": "nobody"}}
+    await redis_client.hset(view, "99", orjson.dumps(ghost))
+    broken = await rig.send(type="assign", assignee="minh", **rig.draft(99))
+    assert [r["code"] for r in broken["reasons"]] == ["store_error"]
+    (letter,) = rig.published.on(TOPICS.dead_letters)
+    assert letter["reason"] == "store_refused" and "predates" in letter["detail"]
+    fine = await rig.send(type="assign", assignee="minh", **rig.draft(1))
+    assert fine["status"] == "applied" and fine["draft"]["staff"] == "minh"

@@ -183,6 +183,7 @@ def test_dead_letter_reasons_are_short_codes() -> None:
         "invalid_comment",
         "unknown_livestream",
         "invalid_command",
+        "store_refused",
     ]
     with pytest.raises(ValidationError):
         DeadLetter.of_record(
