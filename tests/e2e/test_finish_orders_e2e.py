@@ -31,6 +31,23 @@ from config.settings import Settings
 
 Json = dict[str, Any]
 ICT = timezone(timedelta(hours=7))
+WITHOUT_RETURNS = """
+[workflow]
+[[workflow.statuses]]
+key = "new"
+name = "Vừa tạo"
+to = ["confirmed", "cancelled"]
+[[workflow.statuses]]
+key = "confirmed"
+name = "Đã chốt"
+to = ["shipped", "cancelled"]
+[[workflow.statuses]]
+key = "shipped"
+name = "Đã giao"
+[[workflow.statuses]]
+key = "cancelled"
+name = "Đã hủy"
+"""
 
 
 def own_shop(tmp_path: Path) -> tuple[Path, str]:
@@ -237,6 +254,16 @@ async def test_a_livestream_from_comments_to_shipped_and_returned_orders(
     assert new_draft["customer"]["user_id"] == "u1"
     flagged = await wait_for(lambda: _flagged(live, livestream, 5), "the warning on draft 5")
     assert [w["code"] for w in flagged] == ["returned_orders"]
+
+    # A new workflow without the status an order sits in would strand it: refused, with why.
+    no_returns = tmp_path / "no-returns.toml"
+    text = (tmp_path / "shop.toml").read_text(encoding="utf-8")
+    no_returns.write_text(text + WITHOUT_RETURNS, encoding="utf-8")
+    refused_config = chotdon(live, "live", "start", "--shop", str(no_returns), "--livestream",
+                             livestream, check=False)  # fmt: skip
+    assert refused_config.returncode == 1
+    assert "returned" in refused_config.stderr.decode()
+    assert "1 order" in refused_config.stderr.decode()
 
 
 async def test_merge_one_customers_orders_from_two_livestreams(
