@@ -170,6 +170,14 @@ def latency_matrix() -> list[tuple[str, Knobs]]:
         ("c", Knobs("producer_linger=0.005", conf={"producer_linger": 0.005})),
         ("c", Knobs("stock x1000", stock_scale=1000, note="data regime: no waitlists")),
         ("p", Knobs("(p) pipeline on aiokafka", note="proposal")),
+        (
+            "c",
+            Knobs(
+                "comment agent only",
+                agents=("comments",),
+                note="worker --agents comments: no command or automation agent beside it",
+            ),
+        ),
     ]
 
 
@@ -1364,6 +1372,8 @@ async def run_all(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         results["tuning_configs"] = [{"variant": v, **asdict(k)} for v, k in tuning_matrix()]
     if not args.no_latency:
         configs = [("c", Knobs())] + (latency_matrix() if args.tune else [])
+        if args.tune_only:
+            configs = [(v, k) for v, k in configs if k.label in ("default", *args.tune_only)]
         for variant, knobs in configs:
             row = await latency_run(args, settings, comments, livestreams, knobs, variant)
             results["latency"].append(row)

@@ -51,6 +51,11 @@ class StoreBusy(StoreError):
     busy with a script, loading its data); nothing was written. Worth retrying."""
 
 
+class StoreContended(StoreBusy):
+    """Other clients kept changing the same keys: every optimistic attempt lost (nothing was
+    written). Worth retrying after a pause."""
+
+
 # Error-reply prefixes of a server that cannot serve now but will (redis.io "Error replies").
 _TRANSIENT = ("OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
 

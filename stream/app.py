@@ -177,6 +177,9 @@ async def _one_record_at_a_time(
                 _stop_on_store_failure(failed)
                 raise
             await stream.ack(event)
+            # Most events need no I/O (a shop without draft rules): without a pause here a
+            # batch of them holds the event loop, and the comment agent's next batch waits.
+            await asyncio.sleep(0)
 
 
 def _stop_on_store_failure(done: asyncio.Future[None]) -> None:

@@ -62,6 +62,18 @@ class AutomationProcessor:
         self.publish = publish
         self.topics = topics
         self._configs: dict[str, tuple[float, ShopConfig | None]] = {}
+        self._shops: dict[str, str] = {}  # livestream -> its shop: fixed once started
+
+    async def _wants_drafts(self, key: bytes | None) -> bool:
+        """Whether the shop of this draft event's livestream (its key) has draft rules."""
+        if not key:
+            return True  # not keyed as the pipeline keys them: decode it and see
+        livestream = key.decode(errors="replace")
+        shop_id = self._shops.get(livestream) or await self.shops.shop_of_livestream(livestream)
+        if shop_id is not None:
+            self._shops[livestream] = shop_id
+        shop = None if shop_id is None else await self._config(shop_id)
+        return shop is not None and any(rule.on in DRAFT_TRIGGERS for rule in shop.rules)
 
     async def _config(self, shop_id: str) -> ShopConfig | None:
         """The shop's configuration, read at most every CONFIG_TTL seconds: draft events come
@@ -76,6 +88,8 @@ class AutomationProcessor:
 
     async def handle(self, record: Record) -> list[Any]:
         """Evaluate one event; publish (and return) the commands its rules planned."""
+        if record.topic == self.topics.draft_events and not await self._wants_drafts(record.key):
+            return []  # most shops have no draft rules: not even decoded, during a flood
         try:
             event = orjson.loads(record.value or b"")
         except orjson.JSONDecodeError:

@@ -25,7 +25,7 @@ from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
 from orders.events import CommentEvent
-from orders.store import Applied, StoreBusy
+from orders.store import Applied, StoreBusy, StoreContended
 from parsers import Grammar, compile_grammar
 from stream import metrics
 from stream.messages import (
@@ -84,6 +84,12 @@ Publisher = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None
 CustomerFlags = Callable[[str, list[str], list[str]], Awaitable[dict[str, Any]]]
 
 
+def _trouble(exc: BaseException) -> str:
+    if isinstance(exc, StoreContended):
+        return "contended (other workers changing the same shop)"
+    return "refusing writes" if isinstance(exc, StoreBusy) else "unreachable"
+
+
 class Backoff:
     """Exponential backoff for store calls: 0.1 s doubling up to `ceiling` seconds."""
 
@@ -103,7 +109,7 @@ class Backoff:
                 log.warning(
                     "Redis %s during %s (%s: %s); retry %d in %.1fs. "
                     "The batch stays unacknowledged until it is applied.",
-                    "refusing writes" if isinstance(exc, StoreBusy) else "unreachable",
+                    _trouble(exc),
                     what,
                     type(exc).__name__,
                     exc,

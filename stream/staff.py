@@ -22,7 +22,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from config.settings import Topics
-from config.shop import ShopConfig
+from config.shop import ShopConfig, shop_config_from_json
 from orders.automation.rules import AUTOMATION_STAFF
 from orders.checks.contact import normalise_contact
 from orders.checks.finalise import effective_contact, finalise_problems
@@ -132,7 +132,7 @@ class CommandProcessor:
         info = await self.drafts.livestream_info(livestream_id)
         if info is None:
             return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
-        shop = ShopConfig.model_validate_json(info.shop_config_json)
+        shop = shop_config_from_json(info.shop_config_json)
         problems = _staff_problems(shop, command)
         op, op_problems = _draft_op(command)
         if problems or op_problems:

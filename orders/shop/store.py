@@ -46,7 +46,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from config.shop import Product, ShopConfig, Workflow
+from config.shop import Product, ShopConfig, Workflow, shop_config_from_json
 from orders.commands import (
     AssignOrder,
     AssignOwner,
@@ -101,7 +101,7 @@ from orders.shop.order import (
     tag_order,
 )
 from orders.shop.workflow import move, returned_keys, status_name, transition_problems
-from orders.store import StoreBusy, registry_key
+from orders.store import StoreContended, registry_key
 from parsers.phones import find_phones
 
 T = TypeVar("T")
@@ -340,7 +340,9 @@ class ShopStore:
                 except WatchError:
                     continue
                 return result
-        raise StoreBusy(f"shop {shop_id!r}: {MAX_ATTEMPTS} attempts lost to concurrent changes")
+        raise StoreContended(
+            f"shop {shop_id!r}: {MAX_ATTEMPTS} attempts lost to concurrent changes"
+        )
 
     async def _command(
         self,
@@ -362,7 +364,7 @@ class ShopStore:
 
     async def _workflow(self, tx: _Tx, keys: _Keys) -> Workflow:
         raw = await tx.read("GET", keys.config)
-        return Workflow() if raw is None else ShopConfig.model_validate_json(raw).workflow
+        return Workflow() if raw is None else shop_config_from_json(raw).workflow
 
     # -- customers (inside a transaction) --------------------------------------------------
 
@@ -484,7 +486,7 @@ class ShopStore:
 
     async def config(self, shop_id: str) -> ShopConfig | None:
         raw = await self._redis.get(_Keys.of(shop_id).config)
-        return None if raw is None else ShopConfig.model_validate_json(raw)
+        return None if raw is None else shop_config_from_json(raw)
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -514,6 +516,11 @@ class ShopStore:
             return stored, True
 
         return await self._transact(shop_id, body)
+
+    async def shop_of_livestream(self, livestream_id: str) -> str | None:
+        """The shop a livestream belongs to (`chotdon live start` records it); None: unknown."""
+        owner = await self._redis.hget(registry_key(livestream_id), "shop_id")
+        return None if owner is None else _text(owner)
 
     async def _shop_of(self, shop_id: str | None, order_ids: Sequence[str]) -> str | None:
         """The command's shop, or the shop of the livestream its first order id names."""
