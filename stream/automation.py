@@ -155,7 +155,7 @@ class AutomationProcessor:
     async def _commands(self, shop: ShopConfig, facts: Facts, at: str) -> list[Any]:
         commands = []
         for planned in planned_actions(shop.rules, facts):
-            command = await self._command(shop, facts, planned, _iso(at))
+            command = await self._command(shop, facts, planned, str(at))
             if command is not None:
                 commands.append(command)
                 metrics.AUTOMATION_ACTIONS.labels(planned.action.kind).inc()
@@ -241,7 +241,3 @@ def _position(draft: Json, line: Json | None) -> int | None:
         if candidate is line or candidate == line:
             return i
     return None
-
-
-def _iso(at: Any) -> str:
-    return str(at)

@@ -12,7 +12,7 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 | `S:cidx` | hash | `<platform>:<user_id>` / `phone:<phone>` -> the customer id owning it |
 | `S:flags` | hash | the same fields -> {"returned": n, "blacklisted": bool} of their owner |
 | `S:counters` | hash | `customer`, `merge`: the last number given (C-<n>, M-<n>) |
-| `S:cmds` | hash | command id -> the command's outcome (`ShopResult` JSON) |
+| `S:cmd:<command id>` | string | the command's outcome (`ShopResult` JSON), kept 30 days |
 | `S:chats` | hash | conversation id -> its latest chat draft JSON (orders/shop/chat.py) |
 | `S:chatopen` | hash | conversation id -> salesperson, for the open chat drafts |
 | `S:inbox` | hash | `<platform>:<user_id>` -> the person's messaging state (customers.py) |
@@ -21,14 +21,16 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 | `S:autodrafts:<livestream>` | hash | seq -> the automation's last snapshot of that draft |
 | `chotdon:shops` | set | the shops `apply_config` has set up (outside every tag) |
 
-Every change is one optimistic transaction (WATCH every key of the shop, read, decide with the
-pure rules of orders/shop/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the
-writes; retried on WatchError). Workers of one shop rarely race (staff speed), so retries are rare.
+Every change is one optimistic transaction: WATCH the shop's keys, read, decide with the pure
+rules of orders/shop/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the
+writes; retried on WatchError. Concurrent commands of one shop therefore conflict and retry
+(benchmarks/command_bench.py measures it): fine at staff speed, the first thing to change for
+many concurrent workers per shop (a key per order, WATCH what is read).
 `S:messages` (only ever appended) and `S:autodrafts:*` (one atomic script, written at the pace
 of draft events) stay out of the WATCH, so they never make a staff command retry.
-A command's outcome is stored under its command id in the same transaction: a command
-delivered twice acts once and answers the stored outcome again (`duplicate=True`). Refusals are
-stored too; a refused command changes nothing else.
+A command's outcome is stored under its command id (its own key) in the same transaction, for
+30 days: a command delivered twice acts once and answers the stored outcome again
+(`duplicate=True`). Refusals are stored too; a refused command changes nothing else.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ from parsers.phones import find_phones
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 64
+# A command's outcome is kept this long: far beyond Kafka's retention, so any redelivery of the
+# command finds it; then it expires instead of growing the store forever.
+OUTCOME_TTL = 30 * 24 * 3600
 SHOPS_KEY = "chotdon:shops"  # the shops set up (outside every hash tag, like the registry)
 _ID_RE = re.compile(r"^[^{}\s]+$")
 CHANNELS = frozenset({"private_reply", "message"})
@@ -153,15 +158,20 @@ class _Keys:
     def of(cls, shop_id: str) -> _Keys:
         p = shop_prefix(shop_id)
         return cls(*(f"{p}:{name}" for name in (
-            "config", "orders", "ostatus", "customers", "cidx", "flags", "counters", "cmds",
+            "config", "orders", "ostatus", "customers", "cidx", "flags", "counters", "cmd",
             "chats", "chatopen", "inbox", "rr", "messages",
         )))  # fmt: skip
 
-    def all(self) -> list[str]:
-        """The keys a transaction WATCHes."""
+    def shared(self) -> list[str]:
+        """The shop's keys every transaction WATCHes up front (one round trip): a command's
+        decision may read any of them. Outcome keys are watched as they are read."""
         return [self.config, self.orders, self.ostatus, self.customers, self.cidx, self.flags,
-                self.counters, self.cmds, self.chats, self.chatopen, self.inbox,
-                self.rr]  # fmt: skip
+                self.counters, self.chats, self.chatopen, self.inbox, self.rr]  # fmt: skip
+
+    def outcome(self, command_id: str) -> str:
+        """One key per command (not one hash for all): commands of one shop that touch
+        different things never conflict over the record of their outcomes."""
+        return f"{self.cmds}:{command_id}"
 
 
 @dataclass(slots=True)
@@ -237,14 +247,31 @@ class _Tx:
     """One attempt of a transaction: reads run at once (the keys are WATCHed), writes are staged
     (later reads see them) and run together in MULTI/EXEC at the end."""
 
-    def __init__(self, pipe: Pipeline) -> None:
+    def __init__(self, pipe: Pipeline, watched: Sequence[str]) -> None:
         self._pipe = pipe
         self._staged: dict[tuple[str, str], bytes | None] = {}
+        self._watched: set[str] = set(watched)
         self.writes: list[tuple[Any, ...]] = []
 
     async def read(self, *args: Any) -> Any:
-        """A raw read (for whole keys: no staged value is seen)."""
+        """A raw read (for whole keys: no staged value is seen). A key not WATCHed yet (a
+        command's outcome key) is WATCHed first (args[1] is the key of every read used here)."""
+        key = args[1]
+        if key not in self._watched:
+            await self._pipe.watch(key)
+            self._watched.add(key)
         return await self._pipe.execute_command(*args)
+
+    async def get_value(self, key: str) -> bytes | None:
+        """A string key (staged values seen)."""
+        if (key, "") in self._staged:
+            return self._staged[key, ""]
+        value: bytes | None = await self.read("GET", key)
+        return value
+
+    def set_value(self, key: str, value: bytes, expire_seconds: int) -> None:
+        self._staged[key, ""] = value
+        self.write("SET", key, value, "EX", expire_seconds)
 
     def write(self, *args: Any) -> None:
         self.writes.append(args)
@@ -326,8 +353,8 @@ class ShopStore:
         keys = _Keys.of(shop_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_ATTEMPTS):
-                await pipe.watch(*keys.all())
-                tx = _Tx(pipe)
+                await pipe.watch(*keys.shared())
+                tx = _Tx(pipe, keys.shared())
                 result = await body(tx, keys)
                 if not tx.writes:
                     await pipe.reset()  # type: ignore[no-untyped-call]
@@ -353,11 +380,11 @@ class ShopStore:
         """`body` once per command id: a repeat answers the stored outcome, changing nothing."""
 
         async def run(tx: _Tx, keys: _Keys) -> ShopResult:
-            stored = await tx.get_json(keys.cmds, command_id)
+            stored = _load(await tx.get_value(keys.outcome(command_id)))
             if stored is not None:
                 return ShopResult.from_json(stored, duplicate=True)
             result = await body(tx, keys)
-            tx.set_json(keys.cmds, command_id, result.to_json())
+            tx.set_value(keys.outcome(command_id), orjson.dumps(result.to_json()), OUTCOME_TTL)
             return result
 
         return await self._transact(shop_id, run)
@@ -509,10 +536,11 @@ class ShopStore:
             if existing is not None:
                 return existing, False
             stored = await self._put(tx, keys, order, workflow or await self._workflow(tx, keys))
-            if await tx.get(keys.cmds, command_id) is None:
+            if await tx.get_value(keys.outcome(command_id)) is None:
                 result = ShopResult("applied", orders=[stored],
                                     events=[created_event(stored, command_id)])  # fmt: skip
-                tx.set_json(keys.cmds, command_id, result.to_json())
+                tx.set_value(keys.outcome(command_id), orjson.dumps(result.to_json()),
+                             OUTCOME_TTL)  # fmt: skip
             return stored, True
 
         return await self._transact(shop_id, body)
@@ -637,7 +665,7 @@ class ShopStore:
     ) -> str:
         """The group's next member in turn: the count of picks lives in Redis (`S:rr`), raised
         in the caller's transaction, so turns are fair over time and across restarts, and a
-        repeated command (answered from `S:cmds`) takes no turn. Owners and order assignees
+        repeated command (answered from its `S:cmd:<id>`) takes no turn. Owners and order assignees
         take turns separately (two rules on one group would otherwise alternate between them:
         with two members, one would own every customer and the other get every order)."""
         number = await tx.next_number(keys.rr, f"{purpose}:{group}")
@@ -903,7 +931,7 @@ class ShopStore:
         atomically (one script): None the first time, so the caller learns the draft is new,
         and can compare the two (a waitlist promotion). The livestream's snapshots expire
         AUTODRAFT_TTL days after the last one: a draft event replayed later than that looks
-        new again, and the commands it triggers are answered from `S:cmds` (their ids are
+        new again, and the commands it triggers are answered from its `S:cmd:<id>` (their ids are
         derived from the event)."""
         if not _ID_RE.match(livestream_id):
             raise ValueError(f"livestream id {livestream_id!r} must not have braces or spaces")
@@ -1054,7 +1082,7 @@ class ShopStore:
 
     async def outcome(self, shop_id: str, command_id: str) -> ShopResult | None:
         """The stored outcome of a command, if it was applied or refused."""
-        raw = await self._redis.hget(_Keys.of(shop_id).cmds, command_id)
+        raw = await self._redis.get(_Keys.of(shop_id).outcome(command_id))
         return None if raw is None else ShopResult.from_json(orjson.loads(raw), duplicate=True)
 
     async def order(self, shop_id: str, order_id: str) -> Json | None:

@@ -175,3 +175,16 @@ async def test_a_command_the_store_refuses_for_good_blocks_nothing_after_it(
     assert letter["reason"] == "store_refused" and "predates" in letter["detail"]
     fine = await rig.send(type="assign", assignee="minh", **rig.draft(1))
     assert fine["status"] == "applied" and fine["draft"]["staff"] == "minh"
+
+
+async def test_outcomes_are_kept_a_month_then_expire(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """The record that makes a command act once outlives any redelivery (Kafka keeps a week)
+    and does not grow the store forever."""
+    await rig.send(type="blacklist", shop_id=rig.shop_id, phone="0912345678", command_id="bl-1")
+    ttl = await redis_client.ttl(f"chotdon:{{{rig.shop_id}}}:cmd:bl-1")
+    assert 29 * 24 * 3600 < ttl <= 30 * 24 * 3600
+    again = await rig.send(type="blacklist", shop_id=rig.shop_id, phone="0912345678",
+                           command_id="bl-1")  # fmt: skip
+    assert again["status"] == "applied"
