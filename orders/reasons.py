@@ -26,6 +26,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "The store could not apply this command ({error})"),
     "unknown_template": ("Cửa hàng không có mẫu tin nhắn {template}",
                          "The shop has no message template {template}"),
+    "shop_unknown": ("Không rõ đơn {order_id} của cửa hàng nào: ghi rõ cửa hàng (--shop-id)",
+                     "Order {order_id} names no livestream: give its shop (--shop-id)"),
     "shop_not_configured": ("Cửa hàng {shop} chưa được thiết lập (chạy chotdon live start)",
                             "Shop {shop} is not set up (run chotdon live start)"),
     "unknown_staff": ("Không có nhân viên {staff} trong cửa hàng", "The shop has no staff {staff}"),

@@ -237,9 +237,11 @@ class CommandProcessor:
             else (command.order_ids[0])
         )
         shop_id = command.shop_id or await self._shop_of_order(first)
+        if shop_id is None:  # a chat or merged order's id names no livestream
+            return _refused(command, [reason("shop_unknown", "shop_id", order_id=first)])
         shop = await self._shop_config(shop_id)
         if shop is None:
-            return _refused(command, [reason("order_not_found", order_id=first)])
+            return _refused(command, [reason("shop_not_configured", shop=shop_id)])
         problems = _staff_problems(shop, command)
         if problems:
             return _refused(command, problems)

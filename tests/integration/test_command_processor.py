@@ -188,3 +188,9 @@ async def test_outcomes_are_kept_a_month_then_expire(
     again = await rig.send(type="blacklist", shop_id=rig.shop_id, phone="0912345678",
                            command_id="bl-1")  # fmt: skip
     assert again["status"] == "applied"
+
+
+async def test_an_order_id_that_names_no_livestream_asks_for_the_shop(rig: Rig) -> None:
+    outcome = await rig.send(type="change_status", order_ids=["conv-9-1"], to="confirmed")
+    assert [(r["code"], r["field"]) for r in outcome["reasons"]] == [("shop_unknown", "shop_id")]
+    assert "--shop-id" in outcome["reasons"][0]["en"]
