@@ -3,6 +3,7 @@ applying what it sends: events in, rules evaluated, commands out, acted on once.
 
 from __future__ import annotations
 
+import os
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -160,4 +161,27 @@ async def test_round_robin_owners_are_fair(rig: Rig) -> None:
         await rig.settle()
     customers = await rig.shops.customers(rig.shop.shop.id)
     owners = [c["owner"] for c in customers]
+    assert sorted(owners) == ["lan"] * 5 + ["minh"] * 5
+
+
+async def test_round_robin_continues_across_a_restart(rig: Rig, stack: Any) -> None:
+    """Five owners picked, the worker replaced (new processors, new Redis connection), five
+    more: the turn is kept in Redis, so the ten alternate exactly (a counter in memory would
+    start over: six and four)."""
+    db = int(os.environ.get("CHOTDON_TEST_REDIS_DB", "0"))
+    for n in range(5):
+        await rig.chat_order("shared", f"09120002{n:02d}")
+        await rig.settle()
+    fresh = redis.asyncio.Redis.from_url(stack.redis, db=db)
+    try:
+        drafts, shops = DraftStore(fresh), ShopStore(fresh)
+        rig.commands = CommandProcessor(drafts, shops, rig.bus, TOPICS)
+        rig.automation = AutomationProcessor(shops, rig.bus, TOPICS)
+        rig.shops = shops
+        for n in range(5, 10):
+            await rig.chat_order("shared", f"09120002{n:02d}")
+            await rig.settle()
+        owners = [c["owner"] for c in await shops.customers(rig.shop.shop.id)]
+    finally:
+        await fresh.aclose()
     assert sorted(owners) == ["lan"] * 5 + ["minh"] * 5
