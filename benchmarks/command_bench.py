@@ -68,7 +68,7 @@ from orders.events import CommentEvent
 from orders.shop.store import ShopStore
 from orders.store import DraftStore
 from parsers import compile_grammar
-from stream.pipeline import Record
+from stream.pipeline import Record, comment_event
 from stream.samples import DEMO_SHOP, MOBILE_PREFIXES, PHONE_SPELLINGS, generate
 from stream.staff import CommandProcessor
 
@@ -260,24 +260,10 @@ def sample_events(shop: ShopConfig, drafts: int) -> list[CommentEvent]:
     customers = 10 * drafts
     grammar = compile_grammar(shop)
     comments = generate(3 * customers, customers, livestream_id=LIVE, shop_id=shop.shop.id)
-    events = []
-    for offset, comment in enumerate(comments):
-        parsed = grammar.parse(comment.text, comment.id)
-        events.append(
-            CommentEvent(
-                comment_id=comment.id,
-                offset=offset,
-                platform=comment.platform,
-                user_id=comment.user_id,
-                user_name=comment.user_name,
-                created_at=comment.created_at.isoformat(),
-                intent=parsed.intent,
-                phone=parsed.phone,
-                items=tuple(parsed.items),
-                partition=0,
-            )
-        )
-    return events
+    return [
+        comment_event(comment, grammar.parse(comment.text, comment.id), offset, 0)
+        for offset, comment in enumerate(comments)
+    ]
 
 
 def typed_phone(phone: str, rng: random.Random) -> str:

@@ -343,14 +343,16 @@ def group_members(staff: Sequence[Staff], group: str) -> tuple[str, ...]:
     return tuple(person.id for person in staff if group in person.groups)
 
 
-def _unique_names(rules: Sequence[Rule]) -> list[tuple[Location, str]]:
+def repeated(names: Sequence[str], what: str, where: str, field: str) -> list[tuple[Location, str]]:
+    """Names used twice, ignoring case (`Lan` and `lan` in one shop is a mistake): the
+    location of each repeat, and where its first use is."""
     first: dict[str, int] = {}
     problems: list[tuple[Location, str]] = []
-    for index, rule in enumerate(rules):
-        folded = rule.name.casefold()
+    for index, name in enumerate(names):
+        folded = name.casefold()
         if folded in first:
-            why = f"rule name {rule.name!r} is already used at rules[{first[folded]}]"
-            problems.append(((index, "name"), why))
+            why = f"{what} {name!r} is already used at {where}[{first[folded]}]"
+            problems.append(((index, field), why))
         else:
             first[folded] = index
     return problems
@@ -442,7 +444,10 @@ def automation_problems(
     every group has a member; every template is set and uses only fields its trigger has;
     drafts get no status and no tags; `from` / `to` belong to status_changed rules.
     """
-    problems = [(("rules", *at), why) for at, why in _unique_names(rules)]
+    problems = [
+        (("rules", *at), why)
+        for at, why in repeated([rule.name for rule in rules], "rule name", "rules", "name")
+    ]
     for index, rule in enumerate(rules):
         problems += [(("rules", index, *at), why)
                      for at, why in _rule_problems(rule, workflow, staff, messages)]  # fmt: skip

@@ -20,7 +20,14 @@ from pydantic import (
     model_validator,
 )
 
-from config.automation import AUTOMATION_STAFF, Messages, Rule, automation_problems
+from config.automation import (
+    AUTOMATION_STAFF,
+    Location,
+    Messages,
+    Rule,
+    automation_problems,
+    repeated,
+)
 
 
 def _nfc(value: object) -> object:
@@ -177,7 +184,6 @@ class ProductGroup(_Strict):
 _KEY_RE = r"^[a-z][a-z0-9_]*$"
 StatusKey = Annotated[str, Field(min_length=1, max_length=32, pattern=_KEY_RE)]
 FinaliseAction = Literal["create", "deliver_now", "send_to_store"]
-Location = tuple[int | str, ...]
 
 
 class ConfigProblems(ValueError):
@@ -311,16 +317,8 @@ class Staff(_Strict):
 
 
 def _unique_staff(staff: tuple[Staff, ...]) -> tuple[Staff, ...]:
-    """Staff ids are unique, ignoring case: `Lan` and `lan` in one shop is a mistake."""
-    first: dict[str, int] = {}
-    problems: list[tuple[Location, str]] = []
-    for index, person in enumerate(staff):
-        folded = person.id.casefold()
-        if folded in first:
-            why = f"staff id {person.id!r} is already used at staff[{first[folded]}]"
-            problems.append(((index, "id"), why))
-        else:
-            first[folded] = index
+    """Staff ids are unique, ignoring case."""
+    problems = repeated([person.id for person in staff], "staff id", "staff", "id")
     if problems:
         raise ConfigProblems(problems)
     return staff

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from config.settings import Settings
+from orders.automation.messages import vnd
 from orders.commands import Outcome
 
 DEFAULT_TIMEOUT = 30.0
@@ -111,19 +112,13 @@ def outcome_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def _money(amount: Any) -> str:
-    from orders.automation.messages import vnd
-
-    return vnd(int(amount))
-
-
 def draft_lines(draft: dict[str, Any]) -> list[str]:
     number = draft.get("seq", draft.get("n"))
     contact = draft.get("contact") or {}
     customer = draft.get("customer") or {}
     name = contact.get("name") or customer.get("name") or "?"
     phone = contact.get("phone") or customer.get("phone") or "?"
-    out = [f"draft #{number} [{draft.get('status')}] {name} {phone} total {_money(draft['total'])}"]
+    out = [f"draft #{number} [{draft.get('status')}] {name} {phone} total {vnd(draft['total'])}"]
     for i, line in enumerate(draft.get("lines", []), start=1):
         attrs = " ".join(f"{k}={v}" for k, v in sorted(line["attributes"].items()))
         wait = f" waitlist #{line['waitlist']}" if line.get("waitlist") else ""
@@ -138,7 +133,7 @@ def order_line(order: dict[str, Any]) -> str:
     merged = f" merged into {order['merged_into']}" if order.get("merged_into") else ""
     return (
         f"order {order['order_id']} [{order['status']}]{merged} "
-        f"{order['customer']['name']} {order['customer']['phone']} total {_money(order['total'])}"
+        f"{order['customer']['name']} {order['customer']['phone']} total {vnd(order['total'])}"
     )
 
 

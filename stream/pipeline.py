@@ -27,6 +27,7 @@ from config.shop import ShopConfig
 from orders.events import CommentEvent
 from orders.store import Applied, StoreBusy, StoreContended
 from parsers import Grammar, compile_grammar
+from parsers.models import ParseResult
 from stream import metrics
 from stream.messages import (
     Comment,
@@ -366,9 +367,16 @@ def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
     metrics.PARSED.labels(result.intent).inc()
     for item in result.items:
         metrics.ITEMS.labels(item.status).inc()
+    return comment_event(comment, result, record.offset, record.partition)
+
+
+def comment_event(
+    comment: Comment, result: ParseResult, offset: int, partition: int
+) -> CommentEvent:
+    """What the store is given for a parsed comment read at (partition, offset)."""
     return CommentEvent(
         comment_id=comment.id,
-        offset=record.offset,
+        offset=offset,
         platform=comment.platform,
         user_id=comment.user_id,
         user_name=comment.user_name,
@@ -376,7 +384,7 @@ def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
         intent=result.intent,
         phone=result.phone,
         items=tuple(result.items),
-        partition=record.partition,
+        partition=partition,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from config.automation import group_members
 from config.settings import Topics
 from config.shop import ShopConfig, shop_config_from_json
 from orders.automation.rules import AUTOMATION_STAFF
@@ -251,7 +252,7 @@ class CommandProcessor:
         elif isinstance(command, Merge):
             result = await self.shops.merge(command, shop.workflow)
         elif isinstance(command, AssignOrder):
-            result = await self.shops.assign_order(command, group_members(shop, command.group))
+            result = await self.shops.assign_order(command, _members(shop, command.group))
         else:
             result = await self.shops.tag_order(command)
         return self._shop_outcome(command, result, outgoing)
@@ -270,7 +271,7 @@ class CommandProcessor:
         if isinstance(command, Blacklist):
             result = await self.shops.blacklist(command)
         elif isinstance(command, AssignOwner):
-            result = await self.shops.assign_owner(command, group_members(shop, command.group))
+            result = await self.shops.assign_owner(command, _members(shop, command.group))
         elif isinstance(command, InboundMessage):
             result = await self.shops.record_inbound(command)
         else:
@@ -285,8 +286,7 @@ class CommandProcessor:
         livestream_id, _, seq = order_id.rpartition("-")
         if not livestream_id or not seq.isdigit():
             return None
-        info = await self.drafts.livestream_info(livestream_id)
-        return None if info is None else info.shop_id
+        return await self.shops.shop_of_livestream(livestream_id)
 
     async def _chat_command(self, command: Any, outgoing: Outgoing) -> Outcome:
         shop = await self._shop_config(command.shop_id)
@@ -356,12 +356,9 @@ def _refused(command: Any, reasons: list[Reason], draft: Json | None = None) -> 
     )
 
 
-def group_members(shop: ShopConfig, group: str | None) -> list[str] | None:
+def _members(shop: ShopConfig, group: str | None) -> tuple[str, ...] | None:
     """The staff of a round-robin group, in the configuration's order; None: no such group."""
-    if group is None:
-        return None
-    members = [person.id for person in shop.staff if group in getattr(person, "groups", ())]
-    return members or None
+    return (group_members(shop.staff, group) or None) if group is not None else None
 
 
 def _staff_problems(shop: ShopConfig, command: Any) -> list[Reason]:

@@ -35,7 +35,7 @@ from config.shop import Workflow
 from orders.commands import Reason
 from orders.model import Json
 from orders.reasons import reason
-from orders.shop.workflow import history_entry, status_of
+from orders.shop.workflow import history_entry
 
 OrderAction = Literal["create", "deliver_now", "send_to_store"]
 EventKind = Literal["created", "status_changed", "merged", "assigned", "tagged"]
@@ -218,7 +218,7 @@ def merge_problems(
         problems.append(reason("different_statuses", "order_ids"))
     elif statuses:
         (key,) = statuses
-        status = status_of(workflow, key)
+        status = workflow.status(key)
         if status is None or not status.to:
             problems.append(reason("closed_status", "order_ids",
                                    status_name=status.name if status else key))  # fmt: skip

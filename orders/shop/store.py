@@ -49,6 +49,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from config.shop import Product, ShopConfig, Workflow, shop_config_from_json
+from orders.automation.rules import round_robin
 from orders.commands import (
     AssignOrder,
     AssignOwner,
@@ -555,8 +556,7 @@ class ShopStore:
         if shop_id is not None:
             return shop_id
         livestream, _, _ = order_ids[0].rpartition("-")
-        owner = await self._redis.hget(registry_key(livestream), "shop_id") if livestream else None
-        return None if owner is None else _text(owner)
+        return await self.shop_of_livestream(livestream) if livestream else None
 
     async def _orders_of(
         self, tx: _Tx, keys: _Keys, order_ids: Sequence[str]
@@ -669,7 +669,7 @@ class ShopStore:
         take turns separately (two rules on one group would otherwise alternate between them:
         with two members, one would own every customer and the other get every order)."""
         number = await tx.next_number(keys.rr, f"{purpose}:{group}")
-        return members[(number - 1) % len(members)]
+        return round_robin(members, number - 1)
 
     async def _customer_for(
         self, tx: _Tx, keys: _Keys, order_id: str | None, person: Json

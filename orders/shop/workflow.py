@@ -13,7 +13,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from config.shop import Status, Workflow
+from config.shop import Workflow
 from orders.commands import Reason
 from orders.model import Json
 from orders.reasons import reason
@@ -26,13 +26,9 @@ def history_entry(
     return {"at": at, "from": from_, "to": to, "staff": staff, "command_id": command_id}
 
 
-def status_of(workflow: Workflow, key: str) -> Status | None:
-    return next((status for status in workflow.statuses if status.key == key), None)
-
-
 def status_name(workflow: Workflow, key: str) -> str:
     """The status's name for people; its key when the workflow no longer has it."""
-    status = status_of(workflow, key)
+    status = workflow.status(key)
     return status.name if status is not None else key
 
 
@@ -50,7 +46,7 @@ def transition_problems(
     `missing` the ids not found. An order merged into another is closed; it moves no more.
     """
     problems = [reason("order_not_found", "order_ids", order_id=oid) for oid in missing]
-    target = status_of(workflow, to)
+    target = workflow.status(to)
     if target is None:
         problems.append(reason("unknown_status", "to", status=to))
     seen: set[str] = set()
@@ -66,7 +62,7 @@ def transition_problems(
             continue
         if target is None:
             continue
-        current = status_of(workflow, order["status"])
+        current = workflow.status(order["status"])
         if current is None or to not in current.to:
             problems.append(reason(
                 "illegal_transition", "to", order_id=oid,

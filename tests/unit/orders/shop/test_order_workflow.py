@@ -12,7 +12,6 @@ from orders.shop.workflow import (
     move,
     returned_keys,
     status_name,
-    status_of,
     transition_problems,
 )
 
@@ -33,9 +32,9 @@ def codes(problems: list[Any]) -> list[str]:
 
 
 def test_status_lookup() -> None:
-    status = status_of(WF, "shipped")
+    status = WF.status("shipped")
     assert status is not None and status.name == "Đã giao"
-    assert status_of(WF, "nope") is None
+    assert WF.status("nope") is None
     assert status_name(WF, "new") == "Vừa tạo"
     assert status_name(WF, "gone") == "gone"
     assert returned_keys(WF) == {"returned"}
