@@ -8,6 +8,9 @@ stopped and wiped when the last test session using it ends; set CHOTDON_TEST_KEE
 leave it running between sessions (stop it with `CHOTDON_STACK_DIR=.stack/test chotdon stack
 down`). A test stack started by hand that way is never stopped by the tests.
 
+CHOTDON_TEST_PORT_OFFSET=N moves all three ports up by N, so two checkouts of the project (git
+worktrees, each with its own .stack/test) can run their test suites side by side.
+
 Unit tests never request these fixtures and never start anything.
 """
 
@@ -27,9 +30,10 @@ from config.settings import Settings, Topics, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TEST_KAFKA = "127.0.0.1:19092"
-TEST_KAFKA_CONTROLLER_PORT = 19093
-TEST_REDIS = "redis://127.0.0.1:16379/0"
+TEST_PORT_OFFSET = int(os.environ.get("CHOTDON_TEST_PORT_OFFSET", "0"))
+TEST_KAFKA = f"127.0.0.1:{19092 + TEST_PORT_OFFSET}"
+TEST_KAFKA_CONTROLLER_PORT = 19093 + TEST_PORT_OFFSET
+TEST_REDIS = f"redis://127.0.0.1:{16379 + TEST_PORT_OFFSET}/0"
 
 
 def testing_stack_settings() -> Settings:
