@@ -12,7 +12,7 @@ It starts a redis-server of its own (a free port, a temporary directory, configu
 `chotdon stack up`'s: append-only file, fsync every second) and stops it at the end. Each run
 starts from an empty database: the sample shop (config/shops/demo.toml) with
 `ShopStore.apply_config`, one livestream with `DraftStore.register_shop`, and the comments of
-`stream.samples.generate` (10 x --drafts customers, 3 comments per customer, parsed with the
+`cli.samples.generate` (10 x --drafts customers, 3 comments per customer, parsed with the
 shop's grammar) applied in batches of 500, which leaves at least --drafts open drafts with a
 phone number from the comments. Then, each kind one command at a time awaited by one processor,
 then by --concurrency processors at once (asyncio.gather, each its own client, on other drafts):
@@ -59,6 +59,7 @@ import redis.asyncio
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from cli.samples import DEMO_SHOP, MOBILE_PREFIXES, PHONE_SPELLINGS, generate
 from config.loader import load_shop
 from config.settings import Topics
 from config.shop import ShopConfig
@@ -69,7 +70,6 @@ from orders.shop.store import ShopStore
 from orders.store import DraftStore
 from parsers import compile_grammar
 from stream.pipeline import Record, comment_event
-from stream.samples import DEMO_SHOP, MOBILE_PREFIXES, PHONE_SPELLINGS, generate
 from stream.staff import CommandProcessor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

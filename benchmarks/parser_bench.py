@@ -143,8 +143,8 @@ def generate(count: int, seed: int, codes: list[str]) -> list[str]:
 
 
 def sample_live_comments(count: int, seed: int, shop: ShopConfig) -> tuple[list[str], list[str]]:
-    """Texts and ids of the sample livestream (stream/samples.py, what sample_live.py writes)."""
-    from stream.samples import generate as generate_live
+    """Texts and ids of the sample livestream (cli/samples.py, what sample_live.py writes)."""
+    from cli.samples import generate as generate_live
 
     comments = generate_live(count, max(50, count // 8), seed=seed, shop=shop)
     return [comment.text for comment in comments], [comment.id for comment in comments]
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "--source",
         choices=["phrases", "sample-live"],
         default="phrases",
-        help="phrases: this file's generator; sample-live: stream/samples.py's livestream",
+        help="phrases: this file's generator; sample-live: cli/samples.py's livestream",
     )
     parser.add_argument("--check", action="store_true", help=f"exit 1 below {TARGET_PER_SECOND}/s")
     args = parser.parse_args(argv)

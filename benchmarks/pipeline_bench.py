@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/pipeline_bench.py --tune       # + the faust tuning matrix
     .venv/bin/python benchmarks/pipeline_bench.py --profile    # + a cProfile of chotdon's worker
 
-One run of the script starts its own Kafka broker and Redis server (stream.stack, in
+One run of the script starts its own Kafka broker and Redis server (stack/, in
 `.stack/bench`, ports 29092/29093 and 26379: never the development stack), produces N sample
-comments (stream.samples, several livestreams, keyed by livestream, 4 partitions) once, and then
+comments (cli.samples, several livestreams, keyed by livestream, 4 partitions) once, and then
 runs, each in its own worker process with a fresh consumer group from offset 0 over the same
 records:
 
@@ -26,7 +26,7 @@ agent) to the last: (a), (b) and (k) record it in the agent, (c) and (p) are don
 store's offset watermarks of every livestream reach the last offsets produced (store.progress,
 polled), with the CPU time per comment of the worker, Redis and Kafka alongside. The median of
 --runs runs is reported. Then the latency of (c) at a steady --latency-rate comments/s
-(produced by stream.commands.replay.produce with created_at = send time): exactly from the
+(produced by cli.replay.produce with created_at = send time): exactly from the
 draft-events topic (emitted_at - created_at of each comment the events name) and coarsely from
 the worker's Prometheus histogram chotdon_end_to_end_seconds (every comment).
 
@@ -660,7 +660,7 @@ def start_worker(settings: Settings, spec: WorkerSpec, log_dir: Path) -> Worker:
 
 def make_comments(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
     """N comments of --livestreams livestreams, interleaved in time as they would arrive."""
-    from stream.samples import generate
+    from cli.samples import generate
 
     livestreams = [f"bench-live-{i}" for i in range(args.livestreams)]
     per_live = -(-args.comments // args.livestreams)
@@ -706,8 +706,8 @@ async def prepare_dataset(
     args: argparse.Namespace, settings: Settings, comments: Sequence[Any], livestreams: list[str]
 ) -> Dataset:
     """Produce the comments once (reused from an earlier --keep-stack run when intact)."""
-    from stream.commands.replay import produce
-    from stream.stack import ensure_topics, stack_status
+    from cli.replay import produce
+    from stack import ensure_topics, stack_status
 
     kafka_pid = stack_status(settings).kafka.pid
     topic = settings.topics.comments
@@ -813,7 +813,7 @@ async def throughput_run(
     import redis.asyncio
 
     from orders.store import DraftStore
-    from stream.stack import ensure_topics
+    from stack import ensure_topics
 
     knobs = knobs if knobs.stock_scale != 1 else replace(knobs, stock_scale=args.stock_scale)
     await reset_redis(settings, data.livestreams, knobs.stock_scale)
@@ -1029,9 +1029,9 @@ async def latency_run(
     """(c) (or (p)) at a steady rate, created_at = send time; latency to the draft being applied."""
     import redis.asyncio
 
+    from cli.replay import produce
     from orders.store import DraftStore
-    from stream.commands.replay import produce
-    from stream.stack import ensure_topics, free_port
+    from stack import ensure_topics, free_port
 
     tag = uuid.uuid4().hex[:8]
     settings = replace(
@@ -1423,7 +1423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from rich.console import Console
 
-    from stream.stack import stack_down, stack_up
+    from stack import stack_down, stack_up
 
     console = Console()
     if not console.is_terminal:  # a log file: wide enough that the tables do not wrap

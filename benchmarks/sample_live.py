@@ -1,4 +1,4 @@
-"""Write a sample selling livestream as JSON lines of Comment (see stream/samples.py).
+"""Write a sample selling livestream as JSON lines of Comment (see cli/samples.py).
 
 .venv/bin/python benchmarks/sample_live.py --comments 3000 --customers 400 --out live.jsonl
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from cli.samples import DEFAULT_START, DEMO_SHOP, generate
 from config.loader import load_shop
-from stream.samples import DEFAULT_START, DEMO_SHOP, generate
 
 
 def _aware(text: str) -> datetime:

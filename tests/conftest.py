@@ -58,7 +58,7 @@ def stack() -> Iterator[Settings]:
     lock on <stack_dir>/.sessions while it runs, and the last one out stops and wipes the stack,
     but only if a test session started it (marker file `started-by-tests`), never one that a
     developer started by hand."""
-    from stream.stack import StackError, stack_purge, stack_status, stack_up
+    from stack import StackError, stack_purge, stack_status, stack_up
 
     settings = testing_stack_settings()
     settings.stack_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ async def kafka_settings(stack: Settings) -> AsyncIterator[Settings]:
     other's messages or share consumer groups."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from stream.stack import ensure_topics
+    from stack import ensure_topics
 
     suffix = uuid.uuid4().hex[:10]
     topics = Topics(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.cli import main
+from cli.main import main
 
 
 @pytest.fixture

@@ -49,8 +49,8 @@ from live_support import (
     write_jsonl,
 )
 
+from cli.samples import generate
 from config.settings import Settings
-from stream.samples import generate
 
 Json = dict[str, Any]
 ICT = timezone(timedelta(hours=7))

@@ -55,9 +55,9 @@ from live_support import (
     wait_for,
 )
 
+from cli.samples import generate
 from config.settings import Settings
 from stream.messages import Comment, DeadLetter
-from stream.samples import generate
 
 Json = dict[str, Any]
 SHOP = "shop-demo"

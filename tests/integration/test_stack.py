@@ -23,10 +23,9 @@ import redis.asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from cli.main import main
 from config.settings import Settings, load_settings
-from stream import stack as stack_module
-from stream.cli import main
-from stream.stack import (
+from stack import (
     StackError,
     free_port,
     stack_down,
@@ -34,6 +33,7 @@ from stream.stack import (
     stack_status,
     stack_up,
 )
+from stack import installs as stack_installs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -335,9 +335,9 @@ def test_bad_settings_are_one_line_errors(
 
 def test_without_root_the_install_command_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(stack_module.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(stack_installs.shutil, "which", lambda name: f"/usr/bin/{name}")
     with pytest.raises(StackError) as raised:
-        stack_module._apt_install(["redis-server"], "redis-server is not installed", None)
+        stack_installs.apt_install(["redis-server"], "redis-server is not installed", None)
     assert str(raised.value) == (
         "redis-server is not installed; install it with: "
         "sudo sh -c 'apt-get update && apt-get install -y redis-server'"

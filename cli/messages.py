@@ -1,0 +1,55 @@
+"""`chotdon messages`: the customer messages of a shop, newest last: what went to whose inbox,
+by which channel, and for those the platform's window did not allow, why not."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+import orjson
+
+from cli.orders import add_shop_argument, shop_id_of
+from config.settings import load_settings
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("messages", help="customer messages, sent or not",
+                                   description=__doc__)  # fmt: skip
+    add_shop_argument(parser)
+    parser.add_argument("--last", type=int, metavar="N", help="only the last N messages")
+    parser.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    parser.set_defaults(handler=run)
+
+
+async def _load(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from orders.shop.store import ShopStore
+
+    async with ShopStore.connect(load_settings().redis) as store:
+        shop_id = await shop_id_of(store, args.shop_id)
+        messages: list[dict[str, Any]] = await store.messages(shop_id, args.last)
+        return messages
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    messages = asyncio.run(_load(args))
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(messages, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    table = Table(title=f"{len(messages)} customer messages")
+    for column in ("at", "to", "about", "template", "sent", "text / why not"):
+        table.add_column(column)
+    for m in messages:
+        about = m.get("order_id") or f"{m.get('livestream_id')} #{m.get('seq')}"
+        if m["sent"]:
+            sent, text = f"[green]{m['channel']}[/]", m["text"]
+        else:
+            sent, text = "[red]no[/]", f"{m['reason']} ({m['reason_code']})"
+        table.add_row(m["at"], f"{m['platform']}:{m['user_id']}", about, m["template"], sent,
+                      text)  # fmt: skip
+    Console().print(table)
+    return 0
