@@ -47,9 +47,8 @@ orders/automation/rules.py, rendering and messaging windows orders/automation/me
 from __future__ import annotations
 
 import string
-import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -60,8 +59,9 @@ from pydantic import (
     model_validator,
 )
 
-if TYPE_CHECKING:
-    from config.shop import Staff, Workflow
+from config.base import ConfigProblems, Location, Strict, nfc, repeated
+from config.staff import Staff, group_members
+from config.workflow import Workflow
 
 Trigger = Literal[
     "draft_created", "order_created", "status_changed", "waitlist_promoted", "customer_flagged"
@@ -146,12 +146,6 @@ def template_problem(template: str) -> str | None:
 # -- the schema ----------------------------------------------------------------------------------
 
 
-def _nfc(value: object) -> object:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
-    return value
-
-
 def _one_or_many(normalise: str) -> BeforeValidator:
     """A string or a list of strings, as a tuple; normalised (NFC, trimmed, and cased)."""
 
@@ -161,7 +155,7 @@ def _one_or_many(normalise: str) -> BeforeValidator:
             return value
         out: list[object] = []
         for item in items:
-            item = _nfc(item)
+            item = nfc(item)
             if isinstance(item, str) and normalise == "lower":
                 item = item.lower()
             elif isinstance(item, str) and normalise == "upper":
@@ -181,7 +175,7 @@ def _not_empty(value: tuple[object, ...]) -> tuple[object, ...]:
 
 
 NotEmpty = AfterValidator(_not_empty)
-Text = Annotated[str, BeforeValidator(_nfc), Field(min_length=1)]
+Text = Annotated[str, BeforeValidator(nfc), Field(min_length=1)]
 # The same shapes as config.shop's status keys and staff ids.
 Key = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 StaffId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -192,11 +186,7 @@ Keys = Annotated[tuple[Key, ...], _one_or_many("none"), NotEmpty]
 Money = Annotated[int, Field(ge=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(_Strict):
+class Condition(Strict):
     """What must hold of an event for its rule to act; every key given must hold."""
 
     platform: Platforms | None = None
@@ -231,7 +221,7 @@ class Condition(_Strict):
         return found
 
 
-class Group(_Strict):
+class Group(Strict):
     """Round-robin among the staff of a group (`Staff.groups`)."""
 
     group: Text
@@ -240,7 +230,7 @@ class Group(_Strict):
 Assignee = StaffId | Group
 
 
-class Action(_Strict):
+class Action(Strict):
     """One thing a rule does: exactly one of the keys is given."""
 
     assign_owner: Assignee | None = None
@@ -290,7 +280,7 @@ class Rule(BaseModel):
         return SUBJECT[self.on]
 
 
-class Messages(_Strict):
+class Messages(Strict):
     """The shop's message templates. A template left out is not sent (nothing is sent by default:
     a shop says what its customers receive)."""
 
@@ -315,8 +305,6 @@ class Messages(_Strict):
             if problem:
                 problems.append((("templates", name), problem))
         if problems:
-            from config.shop import ConfigProblems
-
             raise ConfigProblems(problems)
         return self
 
@@ -334,28 +322,6 @@ class Messages(_Strict):
 
 
 # -- checking a rule set against its shop --------------------------------------------------------
-
-Location = tuple[int | str, ...]
-
-
-def group_members(staff: Sequence[Staff], group: str) -> tuple[str, ...]:
-    """The staff ids of a group, in the shop's order (the round-robin's order)."""
-    return tuple(person.id for person in staff if group in person.groups)
-
-
-def repeated(names: Sequence[str], what: str, where: str, field: str) -> list[tuple[Location, str]]:
-    """Names used twice, ignoring case (`Lan` and `lan` in one shop is a mistake): the
-    location of each repeat, and where its first use is."""
-    first: dict[str, int] = {}
-    problems: list[tuple[Location, str]] = []
-    for index, name in enumerate(names):
-        folded = name.casefold()
-        if folded in first:
-            why = f"{what} {name!r} is already used at {where}[{first[folded]}]"
-            problems.append(((index, field), why))
-        else:
-            first[folded] = index
-    return problems
 
 
 def _reachable_targets(rule: Rule, workflow: Workflow) -> set[str] | None:

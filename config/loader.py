@@ -8,7 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from config.shop import ConfigProblems, ProductGroup, ShopConfig
+from config.base import ConfigProblems
+from config.shop import ProductGroup, ShopConfig
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
-from config.automation import (
-    AUTOMATION_STAFF,
-    Location,
-    Messages,
-    Rule,
-    automation_problems,
-    repeated,
-)
-
-
-def _nfc(value: object) -> object:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
-    return value
+from config.automation import AUTOMATION_STAFF, Messages, Rule, automation_problems
+from config.base import ConfigProblems, Location, Strict, Word, nfc
+from config.staff import Staff, unique_staff
+from config.workflow import Workflow
 
 
 def _text_value(value: object) -> object:
@@ -42,20 +29,15 @@ def _text_value(value: object) -> object:
         return value
     if isinstance(value, int):
         return str(value)
-    return _nfc(value)
+    return nfc(value)
 
 
-Word = Annotated[str, BeforeValidator(_nfc), Field(min_length=1)]
 AttributeValue = Annotated[str, BeforeValidator(_text_value), Field(min_length=1)]
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ShopInfo(_Strict):
+class ShopInfo(Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
     name: Word
     currency: Word = "VND"
@@ -105,7 +87,7 @@ DEFAULT_MEASURE_WORDS = (
 DEFAULT_NEGATIONS = ("đừng", "không", "ko", "k", "chưa", "khỏi")
 
 
-class Syntax(_Strict):
+class Syntax(Strict):
     order_keywords: tuple[Word, ...] = DEFAULT_ORDER_KEYWORDS
     require_keyword: bool = False
     cancel_keywords: tuple[Word, ...] = DEFAULT_CANCEL_KEYWORDS
@@ -132,11 +114,11 @@ class Syntax(_Strict):
         return value
 
 
-class Orders(_Strict):
+class Orders(Strict):
     repeat_comment: Literal["ignore", "add"] = "ignore"
 
 
-class Product(_Strict):
+class Product(Strict):
     code: Annotated[str, Field(min_length=1, max_length=16)]
     name: Word
     price: Annotated[int, Field(ge=0)]
@@ -173,7 +155,7 @@ def _unique_codes(products: tuple[Product, ...]) -> tuple[Product, ...]:
     return products
 
 
-class ProductGroup(_Strict):
+class ProductGroup(Strict):
     """A livestream's own product group (`chotdon live start --products GROUP.toml`)."""
 
     products: tuple[Product, ...]
@@ -181,150 +163,7 @@ class ProductGroup(_Strict):
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
 
 
-_KEY_RE = r"^[a-z][a-z0-9_]*$"
-StatusKey = Annotated[str, Field(min_length=1, max_length=32, pattern=_KEY_RE)]
-FinaliseAction = Literal["create", "deliver_now", "send_to_store"]
-
-
-class ConfigProblems(ValueError):
-    """Several faults one validator found, each at its own place inside the value it checked.
-
-    pydantic reports a validator's error at the validated value; `config.loader` appends each
-    problem's location to that, so a person reads `workflow.statuses[2].to: ...` rather than one
-    long message at `workflow`. Raised outside the loader it reads as the same list, one a line.
-    """
-
-    def __init__(self, problems: list[tuple[Location, str]]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(f"{_location(at)}: {why}" if at else why
-                                    for at, why in problems))  # fmt: skip
-
-
-def _location(at: Location) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in at).lstrip(".")
-
-
-class Status(_Strict):
-    """One order status of the shop's workflow (seed 003: a name, a colour, revenue or not)."""
-
-    key: StatusKey  # stable: orders store the key, so a shop can rename a status freely
-    name: Word
-    color: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#9e9e9e"
-    revenue: bool = False  # counts towards revenue in `chotdon stats`
-    returned: bool = False  # an order here counts as returned for its customer (bom hàng)
-    to: tuple[StatusKey, ...] = ()  # the statuses an order may move to from this one
-
-
-DEFAULT_STATUSES = (
-    Status(key="new", name="Vừa tạo", color="#1e88e5", revenue=True, to=("confirmed", "cancelled")),
-    Status(key="confirmed", name="Đã chốt", color="#8e24aa", revenue=True,
-           to=("shipped", "cancelled")),
-    Status(key="shipped", name="Đã giao", color="#43a047", revenue=True, to=("returned",)),
-    Status(key="returned", name="Bị trả lại", color="#e53935", returned=True),
-    Status(key="cancelled", name="Đã hủy", color="#757575"),
-)  # fmt: skip
-
-
-DEFAULT_ACTIONS: dict[FinaliseAction, str] = {
-    "create": "new", "deliver_now": "shipped", "send_to_store": "new",
-}  # fmt: skip
-
-
-class Workflow(_Strict):
-    """Order statuses and their moves, checked as a whole when the shop's file is loaded.
-
-    `actions` always holds all three finalise actions: a shop's `[workflow.actions]` replaces
-    the defaults it names and keeps the others, which must then name statuses of its workflow.
-    """
-
-    statuses: tuple[Status, ...] = DEFAULT_STATUSES
-    # the status an order gets when staff finalise a draft with each action (seed 001)
-    actions: dict[FinaliseAction, StatusKey] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
-
-    @field_validator("actions", mode="before")
-    @classmethod
-    def _keep_default_actions(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {**DEFAULT_ACTIONS, **value}
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Workflow:
-        problems = workflow_problems(self)
-        if problems:
-            raise ConfigProblems(problems)
-        return self
-
-    def status(self, key: str) -> Status | None:
-        """The status with this key, or None (an order may keep a key the shop removed)."""
-        for status in self.statuses:
-            if status.key == key:
-                return status
-        return None
-
-
-def workflow_problems(workflow: Workflow) -> list[tuple[Location, str]]:
-    """Every structural fault of a workflow, each with its place inside the workflow.
-
-    Unique keys; every `to` and every action names a status; every status can be reached from
-    the status of some finalise action. Reachability is judged only once the actions are
-    right: a renamed status that the actions still miss would otherwise be reported twice.
-    """
-    if not workflow.statuses:
-        return [(("statuses",), "a workflow needs at least one status")]
-    problems: list[tuple[Location, str]] = []
-    first: dict[str, int] = {}
-    for index, status in enumerate(workflow.statuses):
-        if status.key in first:
-            where = f"statuses[{first[status.key]}]"
-            problems.append(
-                (("statuses", index, "key"), f"status {status.key!r} is already defined at {where}")
-            )
-        else:
-            first[status.key] = index
-    for index, status in enumerate(workflow.statuses):
-        for target in status.to:
-            if target not in first:
-                why = f"status {status.key!r} moves to {target!r}, which is not a status"
-                problems.append((("statuses", index, "to"), why))
-    bad_actions = [(action, key) for action, key in workflow.actions.items() if key not in first]
-    for action, key in bad_actions:
-        why = (f"finalise action {action!r} gives status {key!r}, which is not a status "
-               f"(set workflow.actions.{action})")  # fmt: skip
-        problems.append((("actions", action), why))
-    if not bad_actions:
-        moves = {status.key: status.to for status in workflow.statuses}
-        reached: set[str] = set()
-        queue = list(workflow.actions.values())
-        while queue:
-            key = queue.pop()
-            if key not in reached and key in moves:
-                reached.add(key)
-                queue.extend(moves[key])
-        for index, status in enumerate(workflow.statuses):
-            if status.key not in reached and first[status.key] == index:
-                why = (f"status {status.key!r} cannot be reached: no finalise action gives it "
-                       f"and no reachable status moves to it")  # fmt: skip
-                problems.append((("statuses", index), why))
-    return problems
-
-
-class Staff(_Strict):
-    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
-    name: Word
-    # Teams this person belongs to; a rule may assign round-robin in one (`{ group = "sales" }`).
-    groups: tuple[Word, ...] = ()
-
-
-def _unique_staff(staff: tuple[Staff, ...]) -> tuple[Staff, ...]:
-    """Staff ids are unique, ignoring case."""
-    problems = repeated([person.id for person in staff], "staff id", "staff", "id")
-    if problems:
-        raise ConfigProblems(problems)
-    return staff
-
-
-class ShopConfig(_Strict):
+class ShopConfig(Strict):
     shop: ShopInfo
     syntax: Syntax = Syntax()
     orders: Orders = Orders()
@@ -338,7 +177,7 @@ class ShopConfig(_Strict):
     messages: Messages = Messages()
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
-    _check_staff = field_validator("staff")(classmethod(lambda cls, v: _unique_staff(v)))
+    _check_staff = field_validator("staff")(classmethod(lambda cls, v: unique_staff(v)))
 
     @model_validator(mode="after")
     def _automation_works(self) -> ShopConfig:

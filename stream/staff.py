@@ -21,14 +21,10 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from config.automation import group_members
 from config.settings import Topics
 from config.shop import ShopConfig, shop_config_from_json
-from orders.automation.rules import AUTOMATION_STAFF
-from orders.checks.contact import normalise_contact
-from orders.checks.finalise import effective_contact, finalise_problems
+from orders.checks.finalise import finalise_problems
 from orders.commands import (
-    CONTACT_FIELDS,
     AssignOrder,
     AssignOwner,
     Blacklist,
@@ -42,11 +38,20 @@ from orders.commands import (
     Outcome,
     Reason,
     SendMessage,
-    SetCustomer,
     TagOrder,
 )
+from orders.decide import (
+    STALE_RETRIES,
+    command_op,
+    creates_order,
+    finalise_step,
+    finalised_order,
+    is_new_order,
+    members,
+    staff_problems,
+)
 from orders.reasons import reason
-from orders.shop.order import created_event, order_from_draft
+from orders.shop.order import created_event, livestream_of_order
 from orders.shop.store import ShopResult, ShopStore
 from orders.store import DraftStore, StoreError
 from stream import metrics
@@ -60,13 +65,6 @@ Outgoing = list[tuple[str, bytes | None, bytes]]
 Publish = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 
 COMMANDS: TypeAdapter[Command] = TypeAdapter(Command)
-CREATING_ACTIONS = ("create", "deliver_now", "send_to_store")
-STALE_RETRIES = 20  # a finalise re-validates when comments changed the draft meanwhile
-
-
-def order_id_of(livestream_or_conversation: str, n: int) -> str:
-    """ARCHITECTURE.md: `<livestream>-<seq>`, `<conversation>-<n>` for chat orders."""
-    return f"{livestream_or_conversation}-{n}"
 
 
 class CommandProcessor:
@@ -134,8 +132,8 @@ class CommandProcessor:
         if info is None:
             return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
         shop = shop_config_from_json(info.shop_config_json)
-        problems = _staff_problems(shop, command)
-        op, op_problems = _draft_op(command)
+        problems = staff_problems(shop, command)
+        op, op_problems = command_op(command)
         if problems or op_problems:
             return _refused(command, problems + op_problems)
         if isinstance(command, Finalise):
@@ -153,53 +151,29 @@ class CommandProcessor:
             raw = await self.drafts.draft_raw(shop_id, livestream_id, seq)
             if raw is None:
                 return _refused(command, [reason("draft_not_found", seq=seq)])
-            draft: Json = orjson.loads(raw)
-            creating = command.action in CREATING_ACTIONS
-            problems = finalise_problems(draft) if creating and draft["status"] == "open" else []
-            if problems:
-                return _refused(command, problems, draft)
-            op = _op(
-                command,
-                action=command.action,
-                expect=raw.decode(),
-                order_id=order_id_of(livestream_id, seq),
-            )
+            step = finalise_step(command, raw)
+            if step.op is None:
+                return _refused(command, step.refused, step.draft)
             result = await self.drafts.apply_draft_command(
-                shop_id, livestream_id, command.command_id, op
+                shop_id, livestream_id, command.command_id, step.op
             )
             if result.status != "stale":
                 break
         else:
             raise RuntimeError(f"draft {livestream_id} #{seq} kept changing while finalising")
         outcome = self._draft_outcome(command, shop_id, result, outgoing)
-        if outcome.status == "applied" and result.draft is not None and creating:
-            order = await self._put_order(command, shop, shop_id, result.draft, outgoing)
+        if outcome.status == "applied" and result.draft is not None and creates_order(command):
+            order = await self._put_order(command, shop, result.draft, outgoing)
             outcome.orders.append(order)
         return outcome
 
     async def _put_order(
-        self, command: Finalise, shop: ShopConfig, shop_id: str, draft: Json, outgoing: Outgoing
+        self, command: Finalise, shop: ShopConfig, draft: Json, outgoing: Outgoing
     ) -> Json:
         """The draft is finalised in its livestream's keys; the order goes to the shop's. A crash
         in between is healed by redelivery: the draft answers the same stored outcome and the
         order, keyed by its deterministic id, is put once."""
-        action = draft["action"]
-        order = order_from_draft(
-            draft,
-            contact=effective_contact(draft),
-            order_id=draft["order_id"],
-            source={
-                "platform": draft["customer"]["platform"],
-                "page_id": None,
-                "livestream_id": draft["livestream_id"],
-                "conversation_id": None,
-            },
-            action=action,
-            status=shop.workflow.actions[action],
-            staff=draft.get("finalised_by") or command.staff_id,
-            at=draft.get("finalised_at") or command.issued_at,
-            command_id=command.command_id,
-        )
+        order = finalised_order(command, shop, draft)
         stored, _created = await self.shops.put_order(order, command.command_id, shop.workflow)
         # Keyed by order id: one order's messages stay in one partition, in order.
         key = stored["order_id"].encode()
@@ -243,7 +217,7 @@ class CommandProcessor:
         shop = await self._shop_config(shop_id)
         if shop is None:
             return _refused(command, [reason("shop_not_configured", shop=shop_id)])
-        problems = _staff_problems(shop, command)
+        problems = staff_problems(shop, command)
         if problems:
             return _refused(command, problems)
         command = command.model_copy(update={"shop_id": shop.shop.id})
@@ -252,7 +226,7 @@ class CommandProcessor:
         elif isinstance(command, Merge):
             result = await self.shops.merge(command, shop.workflow)
         elif isinstance(command, AssignOrder):
-            result = await self.shops.assign_order(command, _members(shop, command.group))
+            result = await self.shops.assign_order(command, members(shop, command.group))
         else:
             result = await self.shops.tag_order(command)
         return self._shop_outcome(command, result, outgoing)
@@ -265,13 +239,13 @@ class CommandProcessor:
         shop = await self._shop_config(command.shop_id)
         if shop is None:
             return _refused(command, [reason("shop_not_configured", shop=command.shop_id)])
-        problems = _staff_problems(shop, command)
+        problems = staff_problems(shop, command)
         if problems:
             return _refused(command, problems)
         if isinstance(command, Blacklist):
             result = await self.shops.blacklist(command)
         elif isinstance(command, AssignOwner):
-            result = await self.shops.assign_owner(command, _members(shop, command.group))
+            result = await self.shops.assign_owner(command, members(shop, command.group))
         elif isinstance(command, InboundMessage):
             result = await self.shops.record_inbound(command)
         else:
@@ -282,17 +256,14 @@ class CommandProcessor:
         return self._shop_outcome(command, result, outgoing)
 
     async def _shop_of_order(self, order_id: str) -> str | None:
-        """`<livestream>-<seq>`: the livestream knows its shop."""
-        livestream_id, _, seq = order_id.rpartition("-")
-        if not livestream_id or not seq.isdigit():
-            return None
-        return await self.shops.shop_of_livestream(livestream_id)
+        livestream_id = livestream_of_order(order_id)
+        return None if livestream_id is None else await self.shops.shop_of_livestream(livestream_id)
 
     async def _chat_command(self, command: Any, outgoing: Outgoing) -> Outcome:
         shop = await self._shop_config(command.shop_id)
         if shop is None:
             return _refused(command, [reason("shop_not_configured", shop=command.shop_id)])
-        problems = _staff_problems(shop, command)
+        problems = staff_problems(shop, command)
         if isinstance(command, ChatStart):
             return self._shop_outcome(
                 command,
@@ -302,7 +273,7 @@ class CommandProcessor:
         if isinstance(command, ChatDiscard):
             result = _refusal(problems) if problems else await self.shops.chat_discard(command)
             return self._shop_outcome(command, result, outgoing)
-        op, op_problems = _draft_op(command)
+        op, op_problems = command_op(command)
         if problems or op_problems:
             return _refused(command, problems + op_problems)
         products = {p.code: p for p in shop.products}
@@ -320,7 +291,7 @@ class CommandProcessor:
         if result.status == "refused":
             return _refused(command, list(result.reasons), result.draft)
         for order in result.orders:
-            if order.get("merged_into") is None and _is_new(order, result):
+            if order.get("merged_into") is None and is_new_order(order, result.events):
                 key = order["order_id"].encode()
                 outgoing.append((self.topics.orders, key, orjson.dumps(order)))
         for event in result.events:
@@ -329,17 +300,6 @@ class CommandProcessor:
             key = (event.get("order_id") or event.get("customer_id") or event["shop_id"]).encode()
             outgoing.append((self.topics.order_events, key, orjson.dumps(event)))
         return result.outcome(command.command_id, command.type)
-
-
-def _is_new(order: Json, result: ShopResult) -> bool:
-    """Orders go on `chotdon.orders` when they come to exist (finalised, or made by a merge);
-    status changes are order events."""
-    return any(
-        e["order_id"] == order["order_id"]
-        and e["kind"] in ("created", "merged")
-        and e.get("from") is None
-        for e in result.events
-    )
 
 
 def _refusal(problems: list[Reason]) -> ShopResult:
@@ -354,58 +314,6 @@ def _refused(command: Any, reasons: list[Reason], draft: Json | None = None) -> 
         reasons=reasons,
         draft=draft,
     )
-
-
-def _members(shop: ShopConfig, group: str | None) -> tuple[str, ...] | None:
-    """The staff of a round-robin group, in the configuration's order; None: no such group."""
-    return (group_members(shop.staff, group) or None) if group is not None else None
-
-
-def _staff_problems(shop: ShopConfig, command: Any) -> list[Reason]:
-    """A shop that lists its staff accepts commands from them only (and assigns only them).
-    The automation agent acts for the shop itself."""
-    if not shop.staff:
-        return []
-    known = {person.id for person in shop.staff} | {AUTOMATION_STAFF}
-    people = [("staff_id", command.staff_id)]
-    for role in ("assignee", "owner"):
-        if getattr(command, role, None) is not None:
-            people.append((role, getattr(command, role)))
-    return [reason("unknown_staff", field, staff=who) for field, who in people if who not in known]
-
-
-def _op(command: Any, **fields: Any) -> Json:
-    op: Json = {
-        "type": command.type,
-        "seq": command.seq,
-        "at": command.issued_at,
-        "staff": command.staff_id,
-    }
-    op.update(fields)
-    return op
-
-
-def _draft_op(command: Any) -> tuple[Json, list[Reason]]:
-    """The store's op for a draft command; customer details are checked and normalised here
-    (phone, province) so the stores keep only clean values."""
-    if isinstance(command, SetCustomer):
-        given = {f: getattr(command, f) for f in CONTACT_FIELDS if getattr(command, f) is not None}
-        contact, problems = normalise_contact(given)
-        return _op(command, contact=contact), problems
-    fields = command.model_dump(
-        exclude={
-            "v",
-            "type",
-            "command_id",
-            "staff_id",
-            "issued_at",
-            "shop_id",
-            "livestream_id",
-            "seq",
-            "conversation_id",
-        }
-    )
-    return _op(command, **fields), []
 
 
 def _json(outcome: Outcome) -> bytes:

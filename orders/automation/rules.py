@@ -35,8 +35,8 @@ from config.automation import (
     Rule,
     SubjectKind,
     Trigger,
-    group_members,
 )
+from config.staff import group_members
 from orders.model import Json
 
 __all__ = [

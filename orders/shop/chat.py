@@ -38,17 +38,12 @@ from typing import Any, Literal, cast
 
 from config.shop import Product
 from orders.commands import Reason
+from orders.events import CREATING_ACTIONS, FINALISE_ACTIONS
 from orders.model import Json
 from orders.reasons import reason
-from orders.shop.order import CONTACT_KEYS, OrderAction, order_from_draft
+from orders.shop.order import CONTACT_KEYS, OrderAction, order_from_draft, order_id_of
 
 ChatMode = Literal["new_sale", "upsell"]
-CREATING_ACTIONS: frozenset[str] = frozenset({"create", "deliver_now", "send_to_store"})
-FINALISE_ACTIONS: frozenset[str] = CREATING_ACTIONS | {"save", "cancel"}
-
-
-def chat_order_id(conversation_id: str, n: int) -> str:
-    return f"{conversation_id}-{n}"
 
 
 def new_chat_draft(
@@ -219,7 +214,7 @@ def apply_chat_op(
             new["status"] = "discarded"
         elif action in CREATING_ACTIONS:
             new["status"] = "finalised"
-            new["order_id"] = chat_order_id(new["conversation_id"], int(new["n"]))
+            new["order_id"] = order_id_of(new["conversation_id"], int(new["n"]))
             new["finalised_at"] = at
             new["finalised_by"] = staff
     else:

@@ -31,7 +31,7 @@ import copy
 from collections.abc import Sequence
 from typing import Literal
 
-from config.shop import Workflow
+from config.workflow import Workflow
 from orders.commands import Reason
 from orders.model import Json
 from orders.reasons import reason
@@ -42,6 +42,18 @@ EventKind = Literal["created", "status_changed", "merged", "assigned", "tagged"]
 CONTACT_KEYS = ("name", "phone", "address", "ward", "province", "note")
 _REQUIRED_CONTACT = ("name", "phone", "address", "province")
 SOURCE_KEYS = ("platform", "page_id", "livestream_id", "conversation_id", "website")
+
+
+def order_id_of(livestream_or_conversation: str, n: int) -> str:
+    """ARCHITECTURE.md: `<livestream>-<seq>`, `<conversation>-<n>` for chat orders."""
+    return f"{livestream_or_conversation}-{n}"
+
+
+def livestream_of_order(order_id: str) -> str | None:
+    """The livestream a `<livestream>-<seq>` id names (a chat's or a merge's names one that
+    does not exist, which the caller finds out)."""
+    livestream_id, _, seq = order_id.rpartition("-")
+    return livestream_id if livestream_id and seq.isdigit() else None
 
 
 def order_line(line: Json) -> Json:

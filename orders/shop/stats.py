@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from config.shop import Workflow
+from config.workflow import Workflow
 from orders.model import Json
 
 UNKNOWN = "?"

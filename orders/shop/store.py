@@ -48,7 +48,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from config.shop import Product, ShopConfig, Workflow, shop_config_from_json
+from config.shop import Product, ShopConfig, shop_config_from_json
+from config.workflow import Workflow
 from orders.automation.rules import round_robin
 from orders.commands import (
     AssignOrder,
@@ -64,10 +65,10 @@ from orders.commands import (
     TagOrder,
     aware_instant,
 )
+from orders.events import CREATING_ACTIONS
 from orders.model import Json
 from orders.reasons import reason
 from orders.shop.chat import (
-    CREATING_ACTIONS,
     apply_chat_op,
     chat_order,
     discard_chat,

@@ -13,7 +13,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from config.shop import Workflow
+from config.workflow import Workflow
 from orders.commands import Reason
 from orders.model import Json
 from orders.reasons import reason

@@ -11,7 +11,8 @@ from typing import Any, Literal
 import pytest
 import redis.asyncio
 
-from config.shop import Product, ShopConfig, ShopInfo, Status, Workflow
+from config.shop import Product, ShopConfig, ShopInfo
+from config.workflow import Status, Workflow
 from orders.commands import Blacklist, ChangeStatus, ChatDiscard, ChatStart, Merge, Reason
 from orders.reasons import reason
 from orders.shop.order import order_from_draft

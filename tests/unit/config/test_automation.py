@@ -19,7 +19,8 @@ from config.automation import (
     template_problem,
 )
 from config.loader import ConfigError, load_shop
-from config.shop import ShopConfig, Staff
+from config.shop import ShopConfig
+from config.staff import Staff
 
 DEMO = Path(__file__).resolve().parents[3] / "config" / "shops" / "demo.toml"
 SHOP = (

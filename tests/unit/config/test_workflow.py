@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from config.base import ConfigProblems
 from config.loader import ConfigError, load_shop
-from config.shop import DEFAULT_ACTIONS, ConfigProblems, Staff, Status, Workflow
+from config.staff import Staff
+from config.workflow import DEFAULT_ACTIONS, Status, Workflow
 
 SHOP = '[shop]\nid = "shop-test"\nname = "Shop Test"\n'
 

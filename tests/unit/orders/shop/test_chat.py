@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from config.shop import Product
-from orders.shop.chat import apply_chat_op, chat_order, chat_order_id, discard_chat, new_chat_draft
+from orders.shop.chat import apply_chat_op, chat_order, discard_chat, new_chat_draft
+from orders.shop.order import order_id_of
 
 Json = dict[str, Any]
 PRODUCTS = {
@@ -52,7 +53,7 @@ def test_a_new_chat_draft() -> None:
                             "ward": None, "province": None, "note": None}  # fmt: skip
     assert d["staff"] == "an" and d["created_at"] == d["updated_at"] == "t0"
     assert d["website"] is None
-    assert chat_order_id("conv1", 3) == "conv1-3"
+    assert order_id_of("conv1", 3) == "conv1-3"
 
 
 def test_add_line_from_the_catalogue() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from config.shop import Workflow
+from config.workflow import Workflow
 from orders.shop.customers import (
     REPLIED_KEPT,
     customer_fields,

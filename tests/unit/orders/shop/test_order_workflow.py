@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from config.shop import Workflow
+from config.workflow import Workflow
 from orders.shop.workflow import (
     move,
     returned_keys,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from config.shop import Status, Workflow
+from config.workflow import Status, Workflow
 from orders.shop.stats import Bucket, StatusStats, order_stats
 
 
