@@ -5,6 +5,9 @@ chotdon order book: the rules of orders/book.py carried out atomically, one FCAL
 orders/book.py is the reference; tests/integration/test_store.py requires both to produce the same
 drafts from the same events. Keep the two in step: a rule changed here and not there is a bug.
 
+One file on purpose: FUNCTION LOAD takes a library as one source, and Redis keeps and replicates
+exactly that text, so what runs is what is read here (no build step joining pieces).
+
 Key layout. Every key of a livestream shares the hash tag {<shop>:<livestream>} so one call can
 touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are derived from it.
   P = chotdon:{<shop>:<livestream>}

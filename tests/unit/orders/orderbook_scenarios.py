@@ -4,6 +4,9 @@ Each scenario is a catalogue and a list of steps (comment batches, product chang
 commands); `check` asserts the rules on the pure model. tests/integration/test_store.py runs the
 same steps through the Redis Functions and requires the very same outputs step by step, then the
 same drafts, customers, unattributed comments, held units and waitlists.
+
+One file on purpose: it is one table that both suites import whole, and a scenario is read on
+its own; splitting it by topic would only scatter the table.
 """
 
 from __future__ import annotations
