@@ -198,17 +198,25 @@ class Tx:
         self._collections = keys.collections()
         self.writes: list[tuple[Any, ...]] = []
 
-    async def watch(self, keys: Sequence[str]) -> None:
-        fresh = [k for k in dict.fromkeys(keys) if k not in self._watched]
-        if fresh:
-            await self._pipe.watch(*fresh)
-            self._watched.update(fresh)
-
     async def read(self, *args: Any) -> Any:
         """A raw read (for whole keys: no staged value is seen); its key (args[1]) is WATCHed
-        first if it is not yet."""
-        await self.watch([args[1]])
-        return await self._pipe.execute_command(*args)
+        first if it is not yet, in the same round trip."""
+        return await self._watch_and_read([args[1]], args)
+
+    async def _watch_and_read(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """WATCH the keys not watched yet, then read: one round trip on the pipeline's
+        connection (already watching, so it is held for this transaction)."""
+        fresh = [k for k in dict.fromkeys(keys) if k not in self._watched]
+        pipe, conn = self._pipe, self._pipe.connection
+        if not fresh:
+            return await pipe.execute_command(*args)
+        self._watched.update(fresh)
+        if conn is None:  # not watching yet (the transaction watches first): plain steps
+            await pipe.watch(*fresh)
+            return await pipe.execute_command(*args)
+        await conn.send_packed_command(conn.pack_commands([("WATCH", *fresh), tuple(args)]))
+        await pipe.parse_response(conn, "WATCH")
+        return await pipe.parse_response(conn, args[0])
 
     async def get_value(self, key: str) -> bytes | None:
         """A string key (staged values seen)."""
@@ -239,8 +247,7 @@ class Tx:
         fetched: dict[str, bytes | None] = {}
         if unstaged and key in self._collections:
             members = [f"{key}:{n}" for n in unstaged]
-            await self.watch(members)
-            values: Any = await self._pipe.execute_command("MGET", *members)
+            values: Any = await self._watch_and_read(members, ("MGET", *members))
             fetched = dict(zip(unstaged, values, strict=True))
         elif unstaged:
             fetched = dict(zip(unstaged, await self.read("HMGET", key, *unstaged), strict=True))
