@@ -77,7 +77,8 @@ class OrderBook:
     # -- reading -----------------------------------------------------------------------------
 
     def drafts(self) -> list[Json]:
-        return [self._json(self._by_seq[seq]) for seq in sorted(self._by_seq)]
+        places = self._places()
+        return [self._json(self._by_seq[seq], places) for seq in sorted(self._by_seq)]
 
     def queues(self) -> dict[str, list[tuple[int, int, str]]]:
         """Each product's waitlist: (units, line id, user id) per request, head first."""
@@ -529,10 +530,17 @@ class OrderBook:
         self._changed = {}
         return changed
 
-    def _json(self, draft: Draft) -> Json:
+    def _json(self, draft: Draft, places: Mapping[tuple[str, str, int], int] | None = None) -> Json:
+        """The draft as shown: each waiting line's place counted now (`places`: all of them,
+        counted once for many drafts)."""
         user_id = draft.customer.user_id
         for line in (*draft.lines, *draft.history):
-            line.waitlist = self._place(user_id, line) if line.waiting else None
+            if not line.waiting:
+                line.waitlist = None
+            elif places is not None:
+                line.waitlist = places.get((line.code or "", user_id, line.id))
+            else:
+                line.waitlist = self._place(user_id, line)
         return draft.to_json(self.shop_id, self.livestream_id)
 
     def _place(self, user_id: str, line: Line) -> int | None:
@@ -542,6 +550,14 @@ class OrderBook:
             if (request.user_id, request.line_id) == (user_id, line.id):
                 return place
         return None
+
+    def _places(self) -> dict[tuple[str, str, int], int]:
+        """(code, user id, line id) -> the place of the line's earliest request, every queue."""
+        places: dict[tuple[str, str, int], int] = {}
+        for code, queue in self._queues.items():
+            for place, request in enumerate(queue, start=1):
+                places.setdefault((code, request.user_id, request.line_id), place)
+        return places
 
 
 def cancels(items: Sequence[ParsedItem], line: Line) -> bool:

@@ -122,6 +122,7 @@ class CommentIntake(mode.Service):
         self._done: dict[TopicPartition, int] = {}  # applied, published, not committed yet
         self._committed_at = time.monotonic()
         self._in_flight: asyncio.Task[None] | None = None
+        self._books: asyncio.Future[None] | None = None  # the last batch's record and commit
         self._consumer: AIOKafkaConsumer | None = None
         self._client: redis.asyncio.Redis | None = None
         self._store: DraftStore | None = None
@@ -184,6 +185,7 @@ class CommentIntake(mode.Service):
             except Exception:  # reported by the loop, which stopped the worker
                 log.debug("the intake's loop ended with an error", exc_info=True)
         await self._settle(limit=10)
+        await self._books_kept(limit=10)
         await self._commit_kafka(force=True)
         if self._consumer is not None:
             with contextlib.suppress(Exception):
@@ -204,7 +206,8 @@ class CommentIntake(mode.Service):
                 epoch = self._epoch
                 fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=self.batch_size)
                 if not fetched:
-                    if self._in_flight is None or self._in_flight.done():
+                    quiet = self._in_flight is None or self._in_flight.done()
+                    if quiet and (self._books is None or self._books.done()):
                         await self._commit_kafka()  # quiet now: what is done gets committed
                     continue
                 if epoch != self._epoch:
@@ -268,8 +271,28 @@ class CommentIntake(mode.Service):
         if batch.epoch != self._epoch:
             return  # rebalanced while applying: applied and published, the next owner replays
         self._done.update(batch.ends)
-        await self._record_positions(batch.ends)
-        await self._commit_kafka()
+        # The record and the commit are off the next batch's path (it may be applied now),
+        # one after the other in batch order.
+        self._books = asyncio.ensure_future(self._keep_books(self._books, dict(batch.ends)))
+
+    async def _keep_books(
+        self, previous: asyncio.Future[None] | None, ends: dict[TopicPartition, int]
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self._record_positions(ends)
+            await self._commit_kafka()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.stop_worker(exc)
+            raise
+
+    async def _books_kept(self, limit: float) -> None:
+        books = self._books
+        if books is not None:
+            await asyncio.wait([books], timeout=limit)
 
     # -- positions ------------------------------------------------------------------------
 
@@ -379,6 +402,7 @@ class CommentIntake(mode.Service):
         """Finish the batch in flight (its partitions are ours until this returns), commit."""
         self._epoch += 1
         await self._settle(limit=30)
+        await self._books_kept(limit=10)
         await self._commit_kafka(force=True)
         self.known.forget(tp.partition for tp in partitions)
 

@@ -150,8 +150,12 @@ async def flood_run(
     await reset_redis(settings, livestreams, args.stock_scale)
     phases = schedule(args)
     total = sum(int(rate * seconds) for _, rate, seconds in phases)
-    if total > len(comments):
-        raise SystemExit(f"the flood needs {total:,} comments; run with --comments >= {total}")
+    if total > len(comments):  # the default flood (250,000) is more than the throughput runs'
+        from pipebench.runs import make_comments
+
+        comments, livestreams = make_comments(
+            argparse.Namespace(**{**vars(args), "comments": total})
+        )
     chosen = list(comments[:total])
     code = code_version()
     worker = start_worker(
