@@ -201,8 +201,14 @@ async def flood_run(
         with contextlib.suppress(Exception):
             await watcher
         worker.stop()
-    # exactly once: Redis's drafts against the pure book's, per livestream
-    want = book_drafts(chosen, bench_shop(args.stock_scale))
+    # exactly once: Redis's drafts against the pure book's, per livestream, fed the comments
+    # as produced (created_at is the moment each was sent: drafts carry comment times)
+    stamped = [
+        c.model_copy(update={"created_at": datetime.fromtimestamp(sent_at[c.livestream_id, c.id],
+                                                                  UTC)})
+        for c in chosen
+    ]  # fmt: skip
+    want = book_drafts(stamped, bench_shop(args.stock_scale))
     same = []
     for live in livestreams:
         got = await store.drafts(SHOP_ID, live)

@@ -202,11 +202,18 @@ async def wait_watermarks(
     limit: float,
     poll: float = 0.005,
     series: list[tuple[float, int]] | None = None,
+    partitions: int = 4,
 ) -> float:
     """Poll store.progress until every livestream's watermark reached its last offset.
     `series` gets (time, records applied) as it goes: per partition, the highest watermark
-    of its livestreams + 1, summed (each livestream's records are on one partition)."""
+    of its livestreams + 1, summed (each livestream's records are on one partition, the one
+    the default partitioner gives its key)."""
+    from aiokafka.partitioner import murmur2
+
     workers = [worker] if isinstance(worker, Worker) else list(worker)
+    partition_of = {
+        live: (murmur2(live.encode()) & 0x7FFFFFFF) % partitions for live in last_offsets
+    }
     deadline = time.monotonic() + limit
     pending = dict(last_offsets)
     marks = dict.fromkeys(last_offsets, -1)
@@ -218,7 +225,11 @@ async def wait_watermarks(
             if live in pending and watermark >= pending[live]:
                 del pending[live]
         if series is not None:
-            series.append((time.time(), sum(m + 1 for m in marks.values() if m >= 0)))
+            applied: dict[int, int] = {}
+            for live, mark in marks.items():
+                part = partition_of[live]
+                applied[part] = max(applied.get(part, 0), mark + 1)
+            series.append((time.time(), sum(applied.values())))
         if not pending:
             return time.time()
         checks += 1
@@ -298,8 +309,9 @@ async def throughput_run(
         if variant in WATERMARK_VARIANTS:
             series: list[tuple[float, int]] = []
             last = await wait_watermarks(
-                store, data.last_offsets, workers, timeout, poll=0.02, series=series
-            )
+                store, data.last_offsets, workers, timeout, poll=0.02, series=series,
+                partitions=args.partitions,
+            )  # fmt: skip
             cpu_end = await cpu_sample(workers, client, data.kafka_pid)
             first = float((await client.hget(RESULT_KEY + run_id, "first")) or "nan")
             count = data.count
