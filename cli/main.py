@@ -46,8 +46,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from config.loader import ConfigError
     from config.settings import SettingsError
     from stack import StackError
+    from stream.livestreams import LivestreamRefused
 
-    return (UserError, SettingsError, ConfigError, StackError)
+    return (UserError, SettingsError, ConfigError, StackError, LivestreamRefused)
 
 
 def build_parser() -> argparse.ArgumentParser:
