@@ -34,6 +34,8 @@ COMMAND_MODULES = [
     "cli.stats",
     "cli.messages",
     "cli.parse",
+    "cli.serve",
+    "cli.staff",
 ]
 
 

@@ -98,6 +98,11 @@ class CommandClient:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    async def ping(self) -> None:
+        """A metadata round trip to the brokers (raises when none answers)."""
+        if not await self._consumer._client.fetch_all_metadata():
+            raise ConnectionError("no metadata from Kafka")
+
     async def send(self, command: Any, wait_seconds: float = DEFAULT_TIMEOUT) -> Outcome:
         """Send `command` (a model of orders/commands.py) and return its outcome."""
         if self._reader is None:
