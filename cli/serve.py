@@ -14,18 +14,15 @@ from config.settings import load_settings
 
 
 def add_parser(subparsers: Any) -> None:
-    settings = load_settings()
     parser = subparsers.add_parser(
         "serve", help="the staff dashboard and HTTP API", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument(
-        "--host",
-        default=settings.http_host,
-        help="address to listen on (default %(default)s; $CHOTDON_HTTP_HOST)",
-    )
-    parser.add_argument("--port", type=int, default=settings.http_port,
-                        help="port (default %(default)s; $CHOTDON_HTTP_PORT)")  # fmt: skip
+    # Settings are read when the command runs: a bad one is then a one-line error, not a crash
+    # while the parser is built.
+    parser.add_argument("--host", help="address to listen on (default $CHOTDON_HTTP_HOST, else "
+                        "127.0.0.1)")  # fmt: skip
+    parser.add_argument("--port", type=int, help="port (default $CHOTDON_HTTP_PORT, else 8080)")
     parser.set_defaults(handler=run)
 
 
@@ -34,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     from web.app import create_app
 
-    app = create_app(load_settings())
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                proxy_headers=False, server_header=False)  # fmt: skip
+    settings = load_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.http_host, port=args.port or settings.http_port,
+                log_level="info", access_log=False, proxy_headers=False,
+                server_header=False)  # fmt: skip
     return 0

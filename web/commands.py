@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orders.commands import Command, Outcome
@@ -22,6 +21,7 @@ from orders.model import draft_version
 from stream.client import NoOutcome, new_command_id, now_iso
 from web.auth import Principal
 from web.errors import ApiError, error_body, validation_reasons, web_reason
+from web.responses import JsonResponse
 from web.services import services
 
 OUTCOME_WAIT_SECONDS = 15.0
@@ -83,7 +83,7 @@ def build(model: type[BaseModel], who: Principal, command_id: str | None, **fiel
         raise ApiError(422, validation_reasons(error)) from None
 
 
-async def send(request: Request, command: Command) -> JSONResponse:
+async def send(request: Request, command: Command) -> JsonResponse:
     try:
         outcome = await services(request).commands.send(command, OUTCOME_WAIT_SECONDS)
     except NoOutcome:
@@ -95,13 +95,13 @@ async def send(request: Request, command: Command) -> JSONResponse:
     return outcome_response(outcome)
 
 
-def outcome_response(outcome: Outcome) -> JSONResponse:
+def outcome_response(outcome: Outcome) -> JsonResponse:
     body = outcome.model_dump(mode="json")
     draft = with_version(body.get("draft"))
     body["draft"] = draft
     headers = {"ETag": f'"{draft["version"]}"'} if draft is not None else None
     if outcome.status == "applied":
-        return JSONResponse({"outcome": body, "draft": draft}, headers=headers)
+        return JsonResponse({"outcome": body, "draft": draft}, headers=headers)
     codes = {reason.code for reason in outcome.reasons}
     if codes & CONFLICT_CODES:
         status = 409
@@ -109,6 +109,6 @@ def outcome_response(outcome: Outcome) -> JSONResponse:
         status = 404
     else:
         status = 422
-    return JSONResponse(
+    return JsonResponse(
         error_body(outcome.reasons, outcome=body, draft=draft), status_code=status, headers=headers
     )

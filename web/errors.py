@@ -14,10 +14,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from orders.commands import Reason
+from web.responses import JsonResponse
 
 # code -> (Vietnamese, English)
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -89,13 +89,13 @@ def validation_reasons(error: ValidationError | RequestValidationError) -> list[
     return reasons
 
 
-async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
+async def api_error_handler(_request: Request, error: Exception) -> JsonResponse:
     assert isinstance(error, ApiError)
-    return JSONResponse(
+    return JsonResponse(
         error_body(error.reasons, **error.extra), status_code=error.status, headers=error.headers
     )
 
 
-async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
+async def validation_error_handler(_request: Request, error: Exception) -> JsonResponse:
     assert isinstance(error, RequestValidationError | ValidationError)
-    return JSONResponse(error_body(validation_reasons(error)), status_code=422)
+    return JsonResponse(error_body(validation_reasons(error)), status_code=422)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from orders.commands import ChatDiscard, ChatStart
@@ -14,6 +13,7 @@ from web.api.draft_actions import add_draft_routes
 from web.auth import Principal, require
 from web.commands import CommandBody, build, send, with_version
 from web.errors import ApiError
+from web.responses import JsonResponse
 from web.roles import Action
 from web.services import services
 
@@ -33,7 +33,7 @@ class ChatStartBody(CommandBody):
 
 
 @router.post("/chats", summary="start an order in a conversation (upsell: see past orders)")
-async def start(request: Request, body: ChatStartBody, who: Principal = EDIT) -> JSONResponse:
+async def start(request: Request, body: ChatStartBody, who: Principal = EDIT) -> JsonResponse:
     command = build(ChatStart, who, body.command_id, shop_id=who.shop_id,
                     **body.model_dump(exclude={"command_id"}))  # fmt: skip
     return await send(request, command)
@@ -46,19 +46,19 @@ async def resume(request: Request, who: Principal = EDIT) -> dict[str, Any]:
 
 
 @router.get("/chats/{conversation_id}", summary="a conversation's latest chat order")
-async def chat(request: Request, conversation_id: str, who: Principal = EDIT) -> JSONResponse:
+async def chat(request: Request, conversation_id: str, who: Principal = EDIT) -> JsonResponse:
     draft = await services(request).shops.chat_draft(who.shop_id, conversation_id)
     if draft is None:
         raise ApiError.of(404, "not_found", "conversation_id", what=f"chat {conversation_id}")
     shown = with_version(draft)
     assert shown is not None
-    return JSONResponse(shown, headers={"ETag": f'"{shown["version"]}"'})
+    return JsonResponse(shown, headers={"ETag": f'"{shown["version"]}"'})
 
 
 @router.post("/chats/{conversation_id}/discard", summary="drop the unfinished chat order")
 async def discard(
     request: Request, conversation_id: str, body: CommandBody, who: Principal = EDIT
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(ChatDiscard, who, body.command_id, shop_id=who.shop_id,
                     conversation_id=conversation_id)  # fmt: skip
     return await send(request, command)

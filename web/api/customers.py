@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
 from orders.commands import Blacklist
 from web.auth import Principal, require
 from web.commands import CommandBody, build, send
 from web.errors import ApiError
+from web.responses import JsonResponse
 from web.roles import Action
 from web.services import services
 from web.views import paged, select_customers
@@ -54,7 +54,7 @@ async def customer(request: Request, customer_id: str, who: Principal = READ) ->
 @router.post("/customers/blacklist", summary="flag a customer as bom hàng, or clear the flag")
 async def blacklist(
     request: Request, body: BlacklistBody, who: Principal = Depends(require(Action.BLACKLIST))
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(Blacklist, who, body.command_id, shop_id=who.shop_id,
                     **body.model_dump(exclude={"command_id"}))  # fmt: skip
     return await send(request, command)

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from orders import commands as model
 from web.auth import Principal, require
 from web.commands import DraftCommandBody, build, expected_version, send
+from web.responses import JsonResponse
 from web.roles import Action
 
 Attributes = dict[str, str]
@@ -99,7 +99,7 @@ def add_draft_routes(router: APIRouter, prefix: str, address: Address, tag: str)
             methods=["POST"],
             summary=summary,
             tags=[tag],
-            response_class=JSONResponse,
+            response_class=JsonResponse,
         )
 
 
@@ -108,8 +108,8 @@ def _endpoint(
     body_model: type[DraftCommandBody],
     path_params: list[str],
     address: Address,
-) -> Callable[..., Awaitable[JSONResponse]]:
-    async def endpoint(**kwargs: Any) -> JSONResponse:
+) -> Callable[..., Awaitable[JsonResponse]]:
+    async def endpoint(**kwargs: Any) -> JsonResponse:
         request: Request = kwargs["request"]
         who: Principal = kwargs["who"]
         body: DraftCommandBody = kwargs["body"]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.shop import Product, ProductGroup
@@ -18,6 +18,7 @@ from web.api.draft_actions import add_draft_routes
 from web.auth import Principal, require
 from web.errors import ApiError, web_reason
 from web.events import BadPosition, LiveBatch, Position
+from web.responses import JsonResponse
 from web.roles import Action
 from web.services import services
 from web.views import board_draft, commenters, paged, select_drafts
@@ -56,7 +57,7 @@ async def list_livestreams(
 
 
 @router.post("/livestreams", status_code=201, summary="start a livestream, or change its products")
-async def start(request: Request, body: StartLivestream, who: Principal = MANAGE) -> JSONResponse:
+async def start(request: Request, body: StartLivestream, who: Principal = MANAGE) -> JsonResponse:
     svc = services(request)
     shop = await svc.shop(who.shop_id)
     if body.products is not None:
@@ -66,7 +67,7 @@ async def start(request: Request, body: StartLivestream, who: Principal = MANAGE
     except (LivestreamRefused, ValueError) as refused:  # ValueError: another shop's id
         raise _conflict(str(refused)) from None
     info = await svc.livestream(who.shop_id, body.livestream_id)
-    return JSONResponse(
+    return JsonResponse(
         {"livestream_id": info.livestream_id, "open": info.open, "products": len(shop.products)},
         status_code=201,
     )
@@ -113,7 +114,7 @@ async def drafts(
     limit: int = Query(500, ge=1, le=5000),
     cursor: int = Query(0, ge=0),
     who: Principal = READ,
-) -> JSONResponse:
+) -> JsonResponse:
     svc = services(request)
     info = await svc.livestream(who.shop_id, livestream_id)
     # The position first, then the snapshot: events in between are sent again, none lost.
@@ -126,13 +127,13 @@ async def drafts(
     users, phones = commenters(body["items"])
     flags = await svc.shops.customer_flags(info.shop_id, users, phones)
     body["items"] = [board_draft(draft, flags) for draft in body["items"]]
-    return JSONResponse(body)
+    return JsonResponse(body)
 
 
 @router.get("/livestreams/{livestream_id}/drafts/{seq}", summary="one draft, with its ETag")
 async def draft(
     request: Request, livestream_id: str, seq: int, who: Principal = READ
-) -> JSONResponse:
+) -> JsonResponse:
     svc = services(request)
     info = await svc.livestream(who.shop_id, livestream_id)
     found = await svc.drafts.draft(info.shop_id, livestream_id, seq)
@@ -140,7 +141,7 @@ async def draft(
         raise ApiError.of(404, "not_found", "seq", what=f"draft {seq}")
     users, phones = commenters([found])
     shown = board_draft(found, await svc.shops.customer_flags(info.shop_id, users, phones))
-    return JSONResponse(shown, headers={"ETag": f'"{shown["version"]}"'})
+    return JsonResponse(shown, headers={"ETag": f'"{shown["version"]}"'})
 
 
 @router.get(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from orders.commands import AssignOrder, ChangeStatus, Merge, TagOrder
 from web.auth import Principal, require
 from web.commands import CommandBody, build, send
 from web.errors import ApiError
+from web.responses import JsonResponse
 from web.roles import Action
 from web.services import services
 from web.views import paged, select_orders
@@ -80,7 +80,7 @@ async def order(request: Request, order_id: str, who: Principal = READ) -> dict[
 @router.post("/orders/status", summary="move one order or many to another status")
 async def change_status(
     request: Request, body: StatusBody, who: Principal = Depends(require(Action.CHANGE_STATUS))
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(ChangeStatus, who, body.command_id, shop_id=who.shop_id,
                     order_ids=body.order_ids, to=body.to)  # fmt: skip
     return await send(request, command)
@@ -89,7 +89,7 @@ async def change_status(
 @router.post("/orders/merge", summary="merge one customer's orders into one (gộp đơn)")
 async def merge(
     request: Request, body: MergeBody, who: Principal = Depends(require(Action.MERGE))
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(Merge, who, body.command_id, shop_id=who.shop_id, order_ids=body.order_ids)
     return await send(request, command)
 
@@ -100,7 +100,7 @@ async def assign(
     order_id: str,
     body: AssignBody,
     who: Principal = Depends(require(Action.ASSIGN_ORDERS)),
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(AssignOrder, who, body.command_id, shop_id=who.shop_id, order_id=order_id,
                     assignee=body.assignee, group=body.group,
                     keep_existing=body.keep_existing)  # fmt: skip
@@ -113,7 +113,7 @@ async def tag(
     order_id: str,
     body: TagBody,
     who: Principal = Depends(require(Action.ASSIGN_ORDERS)),
-) -> JSONResponse:
+) -> JsonResponse:
     command = build(TagOrder, who, body.command_id, shop_id=who.shop_id, order_id=order_id,
                     tag=body.tag)  # fmt: skip
     return await send(request, command)

@@ -52,24 +52,27 @@ function rowHtml(d) {
   const warnings = (d.warnings || []).map((w) => `<span class="badge bad" title="${esc(BOOT.lang === "en" ? w.en : w.vi)}">${w.code === "blacklisted" ? "⛔ " + esc(T("blacklisted")) : "⚠ " + esc(T("returned")) + " " + (w.count || "")}</span>`).join(" ");
   const classes = [`status-${d.status}`, needsAttention(d) ? "attention" : "", board.selected === d.seq ? "sel" : ""].join(" ");
   const status = d.status === "finalised" ? `${T("finalised")} ${esc(d.order_id || "")}` : T(d.status);
-  return `<tr id="d-${d.seq}" data-seq="${d.seq}" data-version="${d.version}" class="${classes}">
-    <td class="num seq">${d.seq}</td>
-    <td class="who"><b>${esc(k.name || c.name || c.user_id)}</b> ${warnings}<br><span class="muted">${esc(k.phone || c.phone || "")}</span></td>
-    <td class="items">${(d.lines || []).map(lineChip).join(" ")}</td>
-    <td class="num">${vnd(d.total)}</td>
-    <td><span class="badge status-${d.status}">${esc(status)}</span></td>
-    <td>${esc(d.staff || "")}</td></tr>`;
+  return `<div id="d-${d.seq}" data-seq="${d.seq}" data-version="${d.version}" class="drow ${classes}" role="row">
+    <span class="num seq" role="cell">${d.seq}</span>
+    <span class="who" role="cell"><b>${esc(k.name || c.name || c.user_id)}</b> ${warnings}<br><span class="muted">${esc(k.phone || c.phone || "")}</span></span>
+    <span class="items" role="cell">${(d.lines || []).map(lineChip).join(" ")}</span>
+    <span class="num" role="cell">${vnd(d.total)}</span>
+    <span role="cell"><span class="badge status-${d.status}">${esc(status)}</span></span>
+    <span role="cell">${esc(d.staff || "")}</span></div>`;
 }
 
+// Rows are grid rows with `content-visibility: auto`: the browser lays out and paints only those
+// on screen, so a board of thousands renders in one go and stays fast to update.
 function renderAll() {
   const f = filters();
   const seqs = [...board.drafts.keys()].sort((a, b) => a - b).filter((s) => shown(board.drafts.get(s), f));
   board.order = seqs;
   $("rows").innerHTML = seqs.length
     ? seqs.map((s) => rowHtml(board.drafts.get(s))).join("")
-    : `<tr class="empty"><td colspan="6" class="muted">${esc(T("no_drafts"))}</td></tr>`;
+    : `<div class="drow empty"><span class="muted">${esc(T("no_drafts"))}</span></div>`;
   const now = Date.now();
   for (const s of seqs) if (!(s in board.seen)) board.seen[s] = now;
+  board.complete = true;
   renderCounts();
 }
 
@@ -99,7 +102,7 @@ function upsert(d) {
   } else if (visible) {
     const index = board.order.findIndex((s) => s > d.seq);
     const html = rowHtml(d);
-    $("rows").querySelector("tr.empty")?.remove();
+    $("rows").querySelector(".empty")?.remove();
     if (index === -1) {
       $("rows").insertAdjacentHTML("beforeend", html);
       board.order.push(d.seq);
@@ -203,7 +206,7 @@ document.addEventListener("DOMContentLoaded", () => {
     typing = setTimeout(renderAll, 120);
   });
   $("rows").addEventListener("click", (event) => {
-    const row = event.target.closest("tr[data-seq]");
+    const row = event.target.closest(".drow[data-seq]");
     if (row) openDraft(Number(row.dataset.seq));
   });
   $("help-btn").addEventListener("click", () => $("help").showModal());

@@ -126,6 +126,7 @@ def web(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
     stacked = WebStack(settings, base_url, worker, server, log, other)
     try:
         _wait_healthy(base_url, server, log)
+        asyncio.run(_wait_worker_applies(settings, f"seed-{suffix}", base_url))
         yield stacked
     finally:
         server.terminate()
@@ -136,6 +137,19 @@ def web(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
         worker.stop(timeout=20)
         print(stacked.tail())
         asyncio.run(_delete_topics(settings))
+
+
+async def _wait_worker_applies(settings: Settings, livestream: str, base_url: str) -> None:
+    """Ready means a comment is applied: the worker has joined its group and holds the
+    partitions (measured delays would otherwise include its start)."""
+    from live_support import produce
+
+    await produce(settings, comments_for(livestream, [("ready", "Ready", "chốt MP10")]))
+    staff = await login(base_url, "thu")
+    try:
+        await wait_drafts(staff, livestream, 1, limit=90)
+    finally:
+        await staff.client.aclose()
 
 
 async def _delete_topics(settings: Settings) -> None:
@@ -216,9 +230,9 @@ async def wait_drafts(staff: Staff, livestream: str, count: int, limit: float = 
     """Poll the API until the livestream shows `count` drafts (the worker applied them)."""
     deadline = time.monotonic() + limit
     while True:
-        answer = await staff.get(f"/api/v1/livestreams/{livestream}/drafts")
+        answer = await staff.get(f"/api/v1/livestreams/{livestream}/drafts?limit=5000")
         items = answer.json()["items"] if answer.status_code == 200 else []
         if len(items) >= count:
             return list(items)
-        assert time.monotonic() < deadline, f"{len(items)} of {count} drafts: {answer.text[:300]}"
+        assert time.monotonic() < deadline, f"{len(items)} of {count} drafts: {answer.text[:200]}"
         await asyncio.sleep(0.1)
