@@ -54,7 +54,7 @@ function rowHtml(d) {
   const status = d.status === "finalised" ? `${T("finalised")} ${esc(d.order_id || "")}` : T(d.status);
   return `<div id="d-${d.seq}" data-seq="${d.seq}" data-version="${d.version}" class="drow ${classes}" role="row">
     <span class="num seq" role="cell">${d.seq}</span>
-    <span class="who" role="cell"><b>${esc(k.name || c.name || c.user_id)}</b> ${warnings}<br><span class="muted">${esc(k.phone || c.phone || "")}</span></span>
+    <span class="cust" role="cell"><b>${esc(k.name || c.name || c.user_id)}</b> ${warnings}<br><span class="muted">${esc(k.phone || c.phone || "")}</span></span>
     <span class="items" role="cell">${(d.lines || []).map(lineChip).join(" ")}</span>
     <span class="num" role="cell">${vnd(d.total)}</span>
     <span role="cell"><span class="badge status-${d.status}">${esc(status)}</span></span>
