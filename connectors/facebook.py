@@ -187,7 +187,7 @@ class FacebookReader(Reader):
         self.cursor = state.get("cursor")
         if from_iso(state.get("last_at")):
             self.ctx.sink.latest_at = from_iso(state.get("last_at"))
-        backoff = Backoff(first=1.0, ceiling=30.0)
+        backoff = Backoff(first=0.5, ceiling=30.0)
         while not self.ctx.stop.is_set():
             if self.mode == "poll":
                 return await self.poll()

@@ -144,13 +144,19 @@ def build_reader(ctx: LiveContext, shop: ShopConfig, secrets: Mapping[str, str])
     raise ValueError(f"no connector for {platform}")
 
 
-async def run(settings: Settings, urls: PlatformUrls, the_plan: Plan,
-              stop: asyncio.Event | None = None) -> int:  # fmt: skip
+async def run(
+    settings: Settings,
+    urls: PlatformUrls,
+    the_plan: Plan,
+    stop: asyncio.Event | None = None,
+    *,
+    handle_signals: bool = True,
+) -> int:
     """Run the plan until every reader ended (and, with a sender or a webhook, until stopped);
     the exit status: 0, EXIT_TOKEN_EXPIRED or EXIT_REFUSED."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     client = redis.asyncio.Redis.from_url(settings.redis, socket_timeout=10)
