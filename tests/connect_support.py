@@ -147,9 +147,10 @@ async def check_exactly_once(settings: Settings, live: FakeLive, livestream_id: 
     in_kafka = await kafka_comments(settings, livestream_id)
     ids = Counter(c.id for c in in_kafka)
     assert live.served <= set(ids), f"served, never produced: {sorted(live.served - set(ids))[:5]}"
-    assert set(ids) == {c.id for c in want}, (
+    wanted = {c.id for c in want}
+    assert set(ids) == wanted, (
         f"{len(set(ids))} distinct ids in Kafka, {len(want)} expected; missing "
-        f"{sorted({c.id for c in want} - set(ids))[:5]}, extra {sorted(set(ids) - {c.id for c in want})[:5]}"
+        f"{sorted(wanted - set(ids))[:5]}, extra {sorted(set(ids) - wanted)[:5]}"
     )
     first = {}
     for comment in in_kafka:

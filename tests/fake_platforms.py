@@ -117,9 +117,9 @@ class FakeLive:
             self.post(min(due, stop) - self.posted)
             await asyncio.sleep(0.01)
 
-    async def changed(self, timeout: float) -> None:
+    async def changed(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            await asyncio.wait_for(self._changed.wait(), seconds)
 
     def renew_token(self, token: str) -> None:
         self.tokens.add(token)
@@ -234,7 +234,7 @@ def tiktok_fetch_result(messages: list[tuple[str, bytes]], cursor: str, interval
 # -- the app -------------------------------------------------------------------------------
 
 
-def fake_app(live: FakeLive) -> FastAPI:  # noqa: C901 - one fake per platform, side by side
+def fake_app(live: FakeLive) -> FastAPI:
     app = FastAPI()
 
     # Facebook: Graph ------------------------------------------------------------------------

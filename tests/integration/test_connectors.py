@@ -29,6 +29,9 @@ from config.settings import Settings
 from connectors.sink import cursor_key
 from parsers.phones import find_phones
 
+PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "data" / "payloads"
+WEBHOOK_PAYLOAD = PAYLOADS / "facebook_page_webhook_feed_comment.constructed.json"
+
 
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -175,8 +178,7 @@ async def test_facebook_webhook_checks_signatures_and_feeds_the_live(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    payload = (Path(__file__).resolve().parents[3] / "shared" / "data" / "payloads" /
-               "facebook_page_webhook_feed_comment.constructed.json").read_bytes()  # fmt: skip
+    payload = WEBHOOK_PAYLOAD.read_bytes()
     payload = payload.replace(b"100000000000900", b"900000000000001")
     good = "sha256=" + hmac.new(b"app-secret-test", payload, hashlib.sha256).hexdigest()
     failures = metric("chotdon_connector_signature_failures_total", platform="facebook")
