@@ -116,13 +116,16 @@ def expected_comments(live: FakeLive, livestream_id: str, count: int | None = No
 @contextlib.asynccontextmanager
 async def connector(settings: Settings, base: str, shop: ShopConfig, livestreams: Sequence[str],
                     *, sender: bool = False, env: dict[str, str] | None = None,
-                    webhook_port: int | None = None) -> AsyncIterator[Any]:  # fmt: skip
+                    webhook_port: int | None = None,
+                    readers: bool = True) -> AsyncIterator[Any]:  # fmt: skip
     """`chotdon connect` in this process: yields (task -> exit status, stop event)."""
     from connectors import service
 
     the_plan = service.plan([shop], env or TOKENS, livestreams=livestreams, sender=sender,
                             webhook_port=webhook_port)  # fmt: skip
     the_plan.webhook_host = "127.0.0.1"
+    if not readers:
+        the_plan.lives = []
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(settings, urls_for(base), the_plan, stop,
                                            handle_signals=False))  # fmt: skip
@@ -174,3 +177,63 @@ def load(path: Path) -> ShopConfig:
 def with_redis_db(settings: Settings, db: int) -> Settings:
     base = settings.redis.rsplit("/", 1)[0]
     return dataclasses.replace(settings, redis=f"{base}/{db}")
+
+
+class ConnectProcess:
+    """`chotdon connect …` as a subprocess (its output in a log file), as a shop runs it."""
+
+    def __init__(self, settings: Settings, log_path: Path, base: str, *args: str,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+        import subprocess
+
+        from fake_platforms import url_env
+        from live_processes import CHOTDON, ROOT, env_for
+
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(CHOTDON), "connect", "--metrics-port", "0", *args],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env_for(settings, **url_env(base), **(env or TOKENS)), cwd=ROOT,
+        )  # fmt: skip
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        import signal
+
+        if self.alive:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._log.close()
+
+    async def stop(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        import signal
+        import subprocess
+
+        if self.alive:
+            self.process.send_signal(signal.SIGTERM)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.alive and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        if self.alive:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+        return self.process.returncode
+
+    async def wait(self, limit: float = 60.0) -> int:
+        deadline = asyncio.get_running_loop().time() + limit
+        while self.alive:
+            assert asyncio.get_running_loop().time() < deadline, self.log()[-3000:]
+            await asyncio.sleep(0.1)
+        self._log.close()
+        return self.process.returncode
