@@ -213,20 +213,17 @@ class ConnectProcess:
         self._log.close()
 
     async def stop(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """SIGTERM (what a supervisor sends), SIGKILL after `timeout` seconds."""
         import signal
         import subprocess
 
         if self.alive:
             self.process.send_signal(signal.SIGTERM)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self.alive and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.1)
-        if self.alive:
-            self.process.kill()
         try:
-            self.process.wait(timeout=10)
+            await asyncio.to_thread(self.process.wait, timeout)
         except subprocess.TimeoutExpired:
-            pass
+            self.process.kill()
+            await asyncio.to_thread(self.process.wait, 10)
         self._log.close()
         return self.process.returncode
 
