@@ -24,6 +24,9 @@ on the side of *not* sending, records `uncertain` and logs it for staff to check
 confirmation in a customer's inbox looks careless and a private reply can be used only once
 per comment; one missing message is visible in `chotdon messages` and can be sent by hand.
 A message redelivered by Kafka finds its record and is skipped. Records are kept 30 days.
+A message that waited more than STALE_AFTER (a sender down for a day) is refused as `stale`.
+A refused token stops the shop's sending with the message unacknowledged (`retry`): it goes
+when the sender runs again with a valid token.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -51,6 +54,9 @@ from connectors.pollers import shopee_verdict
 
 log = logging.getLogger("chotdon.sender")
 DELIVERY_TTL = 30 * 24 * 3600
+# A message older than this when the sender gets to it (the sender was down for a day) is not
+# sent late: a confirmation days after the order confuses more than it helps.
+STALE_AFTER = timedelta(hours=24)
 MAX_ATTEMPTS = 8
 FINAL = ("delivered", "refused", "uncertain")
 SHOPEE_SEND_PATH = "/api/v2/sellerchat/send_message"
@@ -119,6 +125,7 @@ class Sender:
         self.urls = urls
         self._cas = redis.register_script(_CAS)
         self.stop = asyncio.Event()
+        self.token_refused: list[str] = []  # the shops whose sending stopped on a token
 
     def group_id(self, shop_id: str) -> str:
         return f"{self.settings.app_id}.sender.{shop_id}"
@@ -144,6 +151,7 @@ class Sender:
                         try:
                             await self.handle(shop_id, record.value)
                         except TokenRefused as exc:
+                            self.token_refused.append(shop_id)
                             log.error("sender: shop %s stopped: %s; the message waits in Kafka "
                                       "and goes when the sender restarts with a valid token",
                                       shop_id, exc)  # fmt: skip
@@ -196,6 +204,13 @@ class Sender:
             log.error("sender: message %s to %s:%s: %s", message_id, platform,
                       message.get("user_id"), why)  # fmt: skip
             return "uncertain"
+        if state == "" and _older_than(message.get("at"), STALE_AFTER):
+            why = f"the message waited more than {STALE_AFTER} for a sender: not sent late"
+            await self._record(message, "", "refused", attempt=0, reason_code="stale",
+                               reason=why)  # fmt: skip
+            metrics.OUTBOUND.labels(platform, "refused").inc()
+            log.warning("sender: message %s: %s", message_id, why)
+            return "refused"
         backoff = Backoff(first=1.0, ceiling=60.0)
         while True:
             attempt += 1
@@ -304,6 +319,16 @@ class Sender:
 
 
 Json = dict[str, Any]
+
+
+def _older_than(at: Any, age: timedelta) -> bool:
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        return False
+    return datetime.now(UTC) - moment > age
 
 
 def _transient_flag(body: Any) -> bool:

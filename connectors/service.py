@@ -224,7 +224,7 @@ async def run(
         await http.aclose()
         await producer.stop()
         await client.aclose()
-    if "token_expired" in outcomes:
+    if "token_expired" in outcomes or (sender is not None and sender.token_refused):
         return EXIT_TOKEN_EXPIRED
     if "refused" in outcomes:
         return EXIT_REFUSED

@@ -4,6 +4,7 @@ failures retried, refusals and doubts recorded with their reason, redeliveries s
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def outbound(message_id: str, **more: Any) -> Json:
         "v": 1, "message_id": message_id, "shop_id": "shop-demo", "platform": "facebook",
         "user_id": "100000000000001", "template": "order_confirmation",
         "text": f"Chào Hoa! Shop đã lên đơn {message_id}", "order_id": message_id,
-        "livestream_id": "L1", "seq": 1, "at": "2026-12-01T13:00:00+00:00",
+        "livestream_id": "L1", "seq": 1, "at": datetime.now(UTC).isoformat(),
         "channel": "private_reply", "comment_id": "900000000000001_1000001", "sent": True,
         "reason_code": None, "reason": None, **more,
     }  # fmt: skip
@@ -50,8 +51,8 @@ async def test_each_message_once_transient_failures_retried_doubts_never_resent(
 ) -> None:
     shop = load(shop_toml(tmp_path, []))
     fake = FakeLive([])
-    ids = [unique("msg") for _ in range(7)]
-    busy, refused, doubtful, crashed, dm, youtube, tiktok = ids
+    ids = [unique("msg") for _ in range(8)]
+    busy, refused, doubtful, crashed, dm, youtube, tiktok, stale = ids
     client = redis.asyncio.Redis.from_url(live.redis)
     try:  # a sender died after writing `sending` for this one: it may have reached the customer
         await client.hset(delivery_key("shop-demo"), crashed,
@@ -64,15 +65,16 @@ async def test_each_message_once_transient_failures_retried_doubts_never_resent(
         outbound(crashed),
         outbound(dm, channel="message", comment_id=None),
         outbound(youtube, platform="youtube"), outbound(tiktok, platform="tiktok"),
+        outbound(stale, at=(datetime.now(UTC) - timedelta(days=2)).isoformat()),
     ]  # fmt: skip
     async with serve_fakes(fake) as base, connector(live, base, shop, [], sender=True,
                                                     readers=False):  # fmt: skip
         await send_all(live, messages)
 
         async def settled() -> dict[str, Any] | None:
-            found = await records(live, [busy, crashed, dm, youtube, tiktok])
+            found = await records(live, [busy, crashed, dm, youtube, tiktok, stale])
             done = all(r["state"] in ("delivered", "refused", "uncertain") for r in found.values())
-            return found if len(found) == 5 and done else None
+            return found if len(found) == 6 and done else None
 
         states = await wait_for(settled, "the first messages handled", limit=60)
         fake.send_statuses = [400]
@@ -98,6 +100,7 @@ async def test_each_message_once_transient_failures_retried_doubts_never_resent(
     assert states[dm]["state"] == "delivered"
     assert (states[youtube]["state"], states[youtube]["reason_code"]) == ("refused", "no_inbox")
     assert (states[tiktok]["state"], states[tiktok]["reason_code"]) == ("refused", "unsupported")
+    assert (states[stale]["state"], states[stale]["reason_code"]) == ("refused", "stale")
     final = await records(live, [refused, doubtful])
     assert final[refused]["reason_code"] == "10" and "window" in final[refused]["reason"]
     assert final[doubtful]["state"] == "uncertain"
