@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_the_commented_connectors_example_of_the_demo_shop_loads() -> None:
     text = (ROOT / "config" / "shops" / "demo.toml").read_text(encoding="utf-8")
-    block = text[text.index("# [connectors.facebook]") : text.index("\n[aliases]")]
+    block = text[
+        text.index("# [connectors.facebook]") : text.index("\n# Messages to the customer's inbox")
+    ]
     toml = "\n".join(line[2:] for line in block.splitlines()
                      if line.startswith("# ") and not line[2:3].isupper())  # fmt: skip
     document = {"shop": {"id": "s", "name": "S"}, **tomllib.loads(toml)}
