@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -166,7 +167,7 @@ class FacebookReader(Reader):
 
     async def save(self) -> None:
         await self.ctx.cursors.save({
-            "cursor": self.cursor, "last_ok": iso(_now()),
+            "cursor": self.cursor, "last_ok": iso(datetime.now(UTC)),
             "last_at": iso(self.ctx.sink.latest_at), "recent": self.ctx.sink.recent(),
         })  # fmt: skip
 
@@ -185,8 +186,7 @@ class FacebookReader(Reader):
         for cid in state.get("recent", ()):
             self.ctx.sink.seen.add(cid)
         self.cursor = state.get("cursor")
-        if from_iso(state.get("last_at")):
-            self.ctx.sink.latest_at = from_iso(state.get("last_at"))
+        self.ctx.sink.latest_at = from_iso(state.get("last_at"))
         backoff = Backoff(first=0.5, ceiling=30.0)
         while not self.ctx.stop.is_set():
             if self.mode == "poll":
@@ -324,12 +324,6 @@ async def sse_comments(
         for comment in facebook.iter_sse(lines_of_event, shop_id=shop_id,
                                          livestream_id=livestream_id, on_error=skip):  # fmt: skip
             yield comment
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 # -- hiding comments that show a phone number ---------------------------------------------

@@ -43,13 +43,13 @@ async def test_a_connector_killed_mid_stream_resumes_and_every_comment_counts_on
     livestream = unique("fb-kill")
     shop_path = shop_toml(tmp_path, [(livestream, "facebook", VIDEO)])
     shop = load(shop_path)
-    fake = FakeLive(live_script(1200))
+    fake = FakeLive(live_script(1500))
     fake.faults.overlap = 2
     fake.faults.every = 11
     async with serve_fakes(fake) as base:
         first = ConnectProcess(live, tmp_path / "connect1.log", base, "--shop", str(shop_path),
                                "--no-sender")  # fmt: skip
-        posting = asyncio.create_task(fake.post_all(rate=150))
+        posting = asyncio.create_task(fake.post_all(rate=120))
 
         async def some_in_kafka() -> bool:
             assert first.alive, first.log()[-3000:]
