@@ -87,9 +87,9 @@ async def _wait_applied(
 
 
 async def _register(settings: Settings, livestream_id: str) -> str:
-    from cli.live import start_livestream
     from cli.samples import DEMO_SHOP
     from config.loader import load_shop
+    from stream.livestreams import start_livestream
 
     shop = load_shop(DEMO_SHOP)
     await start_livestream(settings, shop, livestream_id)

@@ -43,6 +43,13 @@ class Settings:
     app_id: str = "chotdon"
     comment_partitions: int = 4
     metrics_port: int = 9464
+    # `chotdon serve`: the staff dashboard and HTTP API
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # A dashboard login lasts this long without use (the session is renewed while used).
+    session_hours: int = 12
+    # Session cookies only over HTTPS: on behind a TLS proxy, off for http://127.0.0.1.
+    cookie_secure: int = 0
     topics: Topics = field(default_factory=Topics)
 
     @property
@@ -78,6 +85,10 @@ _ENV = {
     "app_id": "CHOTDON_APP_ID",
     "comment_partitions": "CHOTDON_COMMENT_PARTITIONS",
     "metrics_port": "CHOTDON_METRICS_PORT",
+    "http_host": "CHOTDON_HTTP_HOST",
+    "http_port": "CHOTDON_HTTP_PORT",
+    "session_hours": "CHOTDON_SESSION_HOURS",
+    "cookie_secure": "CHOTDON_COOKIE_SECURE",
 }
 _TOPIC_ENV_PREFIX = "CHOTDON_TOPIC_"  # e.g. CHOTDON_TOPIC_COMMENTS=shop1.comments
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any, Literal
 
@@ -68,6 +69,14 @@ def _refusal(exc: ResponseError) -> StoreError:
 
 
 @dataclass(frozen=True, slots=True)
+class LivestreamSummary:
+    livestream_id: str
+    started_at: str  # when it was first started (ISO 8601, UTC)
+    open: bool  # still taking orders (not stopped)
+    drafts: int  # the last sequence number given
+
+
+@dataclass(frozen=True, slots=True)
 class LivestreamInfo:
     shop_id: str
     livestream_id: str
@@ -111,6 +120,11 @@ def livestream_prefix(shop_id: str, livestream_id: str) -> str:
 def registry_key(livestream_id: str) -> str:
     """Lets commands that know only the livestream find its shop (outside the hash tag)."""
     return f"chotdon:livestream:{livestream_id}"
+
+
+def shop_livestreams_key(shop_id: str) -> str:
+    """The shop's livestreams: livestream id -> when it was first started (in the shop's tag)."""
+    return f"chotdon:{{{shop_id}}}:livestreams"
 
 
 def encode_events(events: Sequence[CommentEvent]) -> bytes:
@@ -189,6 +203,8 @@ class DraftStore:
             "chotdon_register", f"{prefix}:meta", shop_id, livestream_id,
             encode_products(products), repeat_comment, shop_config_json,
         )  # fmt: skip
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        await self._redis.hsetnx(shop_livestreams_key(shop_id), livestream_id, started)
         return _drafts_of(raw)
 
     async def register_shop(self, shop: ShopConfig, livestream_id: str) -> list[Json]:
@@ -322,6 +338,20 @@ class DraftStore:
     async def unattributed(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)
         return [orjson.loads(v) for v in await self._redis.lrange(f"{prefix}:unattr", 0, -1)]
+
+    async def livestreams(self, shop_id: str) -> list[LivestreamSummary]:
+        """The shop's livestreams, the latest started first."""
+        started = await self._redis.hgetall(shop_livestreams_key(shop_id))
+        summaries = []
+        for raw_id, raw_at in started.items():
+            livestream_id = _text(raw_id)
+            meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
+            is_open, seq = await self._redis.hmget(meta, ["open", "seq"])
+            summaries.append(LivestreamSummary(
+                livestream_id, _text(raw_at), _text(is_open or "0") == "1", int(_text(seq or 0))
+            ))  # fmt: skip
+        summaries.sort(key=lambda s: (s.started_at, s.livestream_id), reverse=True)
+        return summaries
 
     async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
         """(highest offset watermark over the livestream's partitions, last sequence number)."""

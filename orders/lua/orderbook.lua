@@ -5,6 +5,9 @@ chotdon order book: the rules of orders/book.py carried out atomically, one FCAL
 orders/book.py is the reference; tests/integration/test_store.py requires both to produce the same
 drafts from the same events. Keep the two in step: a rule changed here and not there is a bug.
 
+One file on purpose: FUNCTION LOAD takes a library as one source, and Redis keeps and replicates
+exactly that text, so what runs is what is read here (no build step joining pieces).
+
 Key layout. Every key of a livestream shares the hash tag {<shop>:<livestream>} so one call can
 touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are derived from it.
   P = chotdon:{<shop>:<livestream>}
@@ -932,6 +935,9 @@ local function op_problem(op)
   if not is_count(op.seq) then return 'seq is not a positive integer' end
   if not is_text(op.at) then return 'no at' end
   if not is_text(op.staff) then return 'no staff' end
+  if op.expect ~= nil and op.expect ~= NULL and type(op.expect) ~= 'string' then
+    return 'expect is not text'
+  end
   return op_fields_problem(op.type, op)
 end
 
@@ -1222,7 +1228,11 @@ local function command(keys, args)
     remember(cid, 'refused', seq, reasons)
     return { 'refused', reasons, view, {}, 0 }
   end
-  if op.type == 'finalise' and op.expect ~= view then return { 'stale', '[]', view, {}, 0 } end
+  -- `expect` (required by finalise, optional for the rest): the draft exactly as the caller
+  -- checked it; anything else is stale, and nothing is done or kept.
+  if op.expect ~= nil and op.expect ~= NULL and op.expect ~= view then
+    return { 'stale', '[]', view, {}, 0 }
+  end
   local problems = command_problems(d, op)
   if #problems > 0 then
     reasons = jreasons(problems)

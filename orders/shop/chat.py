@@ -1,6 +1,6 @@
 """Orders made inside a conversation (seed 000 "Lên đơn trong cuộc trò chuyện", seed 002 Harapage):
 a salesperson starts a chat order, picks catalogue products or types ad-hoc ones, fills in the
-customer and finalises it. Pure Python, no I/O; the store (orders/shop/store.py) keeps the drafts.
+customer and finalises it. Pure Python, no I/O; the store (orders/shop/store/) keeps the drafts.
 
 A chat draft:
 

@@ -4,6 +4,9 @@ Each scenario is a catalogue and a list of steps (comment batches, product chang
 commands); `check` asserts the rules on the pure model. tests/integration/test_store.py runs the
 same steps through the Redis Functions and requires the very same outputs step by step, then the
 same drafts, customers, unattributed comments, held units and waitlists.
+
+One file on purpose: it is one table that both suites import whole, and a scenario is read on
+its own; splitting it by topic would only scatter the table.
 """
 
 from __future__ import annotations
@@ -1286,6 +1289,19 @@ def finalise_on_a_stale_view_is_stale(book: OrderBook, out: list[Any]) -> None:
     # a stale outcome is not kept: the same command id, on the current view, applies
     assert status_of(out[2]) == ("applied", [])
     assert draft(book, 1)["action"] == "send_to_store"
+
+
+@scenario(
+    batch(o("u1", item("MP10"))),
+    cmd("k1", "set_quantity", 1, line=1, qty=3, expect=STALE),
+    cmd("k1", "set_quantity", 1, line=1, qty=3, expect=CURRENT),
+    cmd("k2", "set_customer", 1, contact={"name": "Lan"}),
+)
+def any_command_with_a_stale_view_is_stale(book: OrderBook, out: list[Any]) -> None:
+    """Two staff on one draft: the second, sent on a view the first changed, acts on nothing."""
+    assert out[1][:2] == ("stale", []) and lines(out[1][2]) == [("MP10", {}, 1, 1, None)]
+    assert status_of(out[2]) == ("applied", []) and lines(out[2][2])[0][2] == 3
+    assert status_of(out[3]) == ("applied", [])  # no expect: applied on whatever is current
 
 
 @scenario(
