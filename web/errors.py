@@ -64,8 +64,11 @@ class ApiError(Exception):
         self.extra = extra
 
     @classmethod
-    def of(cls, status: int, code: str, field: str | None = None, **params: Any) -> ApiError:
-        return cls(status, [web_reason(code, field, **params)])
+    def of(
+        cls, status: int, code: str, field: str | None = None,
+        headers: dict[str, str] | None = None, **params: Any,
+    ) -> ApiError:  # fmt: skip
+        return cls(status, [web_reason(code, field, **params)], headers)
 
 
 def error_body(reasons: list[Reason], **extra: Any) -> dict[str, Any]:
