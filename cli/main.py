@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "cli.worker",
     "cli.replay",
     "cli.ingest",
+    "cli.connect",
     "cli.drafts",
     "cli.order",
     "cli.orders",

@@ -123,3 +123,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings.kafka_host_port  # noqa: B018 - raise SettingsError now for a malformed address
     settings.redis_host_port  # noqa: B018
     return settings
+
+
+# --- platform connectors (`chotdon connect`) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformUrls:
+    """Where the connectors reach each platform: the real hosts by default; tests (and a
+    shop behind a relay) point them elsewhere with CHOTDON_<PLATFORM>_URL."""
+
+    facebook_graph: str = "https://graph.facebook.com/v26.0"
+    facebook_streaming: str = "https://streaming-graph.facebook.com"
+    youtube: str = "https://www.googleapis.com/youtube/v3"
+    tiktok: str = "https://webcast.tiktok.com"
+    shopee: str = "https://partner.shopeemobile.com"
+
+
+_URL_ENV = {
+    "facebook_graph": "CHOTDON_FACEBOOK_GRAPH_URL",
+    "facebook_streaming": "CHOTDON_FACEBOOK_STREAMING_URL",
+    "youtube": "CHOTDON_YOUTUBE_URL",
+    "tiktok": "CHOTDON_TIKTOK_URL",
+    "shopee": "CHOTDON_SHOPEE_URL",
+}
+
+
+def load_platform_urls(environ: Mapping[str, str] | None = None) -> PlatformUrls:
+    env = os.environ if environ is None else environ
+    values = {}
+    for name, variable in _URL_ENV.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        if urlsplit(raw).scheme not in ("http", "https"):
+            raise SettingsError(f"{variable}={raw!r}: expected an http(s):// URL")
+        values[name] = raw.rstrip("/")
+    return PlatformUrls(**values)
