@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(ValidationError, validation_error_handler)
+    app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     # Level 5: nearly the size of level 9 at a fraction of the time (a board is a few MB)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
 

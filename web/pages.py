@@ -40,16 +40,21 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-async def _who(request: Request) -> Principal | None:
+class LoginRequired(Exception):
+    """A page asked for without a session: answered by sending the browser to the login page
+    and back here afterwards (`login_redirect`, registered by web/app.py)."""
+
+
+async def logged_in(request: Request) -> Principal:
     try:
         return await principal(request)
     except ApiError as error:
         if error.status == 401:
-            return None
+            raise LoginRequired from None
         raise
 
 
-def _to_login(request: Request) -> RedirectResponse:
+async def login_redirect(request: Request, _error: Exception) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
@@ -169,9 +174,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     lives = await services(request).drafts.livestreams(who.shop_id)
     open_lives = [live for live in lives if live.open]
     if open_lives:
@@ -181,18 +184,14 @@ async def home(request: Request) -> Response:
 
 @router.get("/live")
 async def livestreams_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     lives = await services(request).drafts.livestreams(who.shop_id)
     return await _page(request, who, "livestreams.html", "live", livestreams=lives)
 
 
 @router.get("/live/{livestream_id}")
 async def board_page(request: Request, livestream_id: str) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     await services(request).livestream(who.shop_id, livestream_id)
     return await _page(request, who, "board.html", "live", livestream_id=livestream_id,
                        provinces=[p.name for p in provinces()])  # fmt: skip
@@ -200,9 +199,7 @@ async def board_page(request: Request, livestream_id: str) -> Response:
 
 @router.get("/orders")
 async def orders_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     lives = await services(request).drafts.livestreams(who.shop_id)
     return await _page(request, who, "orders.html", "orders",
                        livestream_ids=[live.livestream_id for live in lives])  # fmt: skip
@@ -210,17 +207,13 @@ async def orders_page(request: Request) -> Response:
 
 @router.get("/customers")
 async def customers_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     return await _page(request, who, "customers.html", "customers")
 
 
 @router.get("/chats")
 async def chats_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     shop = await services(request).shop(who.shop_id)
     products = [p.model_dump() for p in shop.products]
     return await _page(request, who, "chats.html", "chats", products=products,
@@ -229,18 +222,14 @@ async def chats_page(request: Request) -> Response:
 
 @router.get("/messages")
 async def messages_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     found = list(reversed(await services(request).shops.messages(who.shop_id, limit=500)))
     return await _page(request, who, "messages.html", "messages", messages=found)
 
 
 @router.get("/stats")
 async def stats_page(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     svc = services(request)
     shop = await svc.shop(who.shop_id)
     if not may(who.role, Action.STATS, shop.permissions):
@@ -262,9 +251,7 @@ async def stats_page(request: Request) -> Response:
 async def print_page(
     request: Request, ids: list[str] = Query(...), kind: Literal["slip", "label"] = "slip"
 ) -> Response:
-    who = await _who(request)
-    if who is None:
-        return _to_login(request)
+    who = await logged_in(request)
     orders = await load_orders(request, who, ids)
     shop = await services(request).shop(who.shop_id)
     lang = language(request.cookies.get("lang"))
