@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Characters dropped outright, without leaving a separator, so that an emoji typed inside a
-# code (`A1😍2`) does not split it: emoji and other symbols, their modifiers and joiners,
-# quotes and brackets.
+# Emoji and other symbols, their modifiers, quotes and brackets: dropped, and each run of them
+# separates the tokens on either side exactly as one space does (`chốt❤️K2` is `chốt K2`,
+# `A1😍2` is `A1 2`), so an emoji never joins two words nor hides a keyword, a code or a number.
 _DROP_CATEGORIES = frozenset({"So", "Sk", "Cs", "Co", "Me", "Ps", "Pe", "Pi", "Pf"})
-_DROP_EXTRA = "\"'<>\u200d\u200c\u2060"
+_DROP_EXTRA = "\"'<>"
+# Invisible joiners are not emoji: inside an emoji sequence (👨‍👩‍👧) they go with it, typed
+# inside a word (copied text) they must not split it. Removed outright, before anything else.
+_INVISIBLE_JOINERS = str.maketrans("", "", "\u200d\u200c\u2060")
 
 
 def _drop_ranges() -> str:
@@ -37,8 +40,15 @@ def _drop_ranges() -> str:
     )
 
 
-_DROP_RE = re.compile(f"[{_drop_ranges()}]+")
-_ASCII_DROP = str.maketrans("", "", "\"'`^()[]{}<>")
+def _separator_runs(characters: str) -> re.Pattern[str]:
+    """A run of dropped characters with the spaces around it (one space replaces it all), so
+    `a 😍 12` reads like `a 12`. The look-behind starts a run only at the first of several
+    spaces: scanning stays linear on a comment of a million spaces."""
+    return re.compile(f"(?<! ) *[{characters}](?:[{characters}]| )*")
+
+
+_DROP_RE = _separator_runs(_drop_ranges())
+_ASCII_DROP_RE = _separator_runs(re.escape("\"'`^()[]{}<>"))
 
 
 def _strip_table() -> dict[int, str]:
@@ -58,10 +68,11 @@ _STRIP = _strip_table()
 
 
 def normalize(text: str) -> str:
-    """NFC, lower case, emoji/quotes/brackets dropped. Idempotent."""
+    """NFC, lower case; emoji, quotes and brackets become separators. Idempotent."""
     if text.isascii():
-        return text.translate(_ASCII_DROP).lower()
-    text = _DROP_RE.sub("", unicodedata.normalize("NFC", text))
+        return _ASCII_DROP_RE.sub(" ", text).lower()
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE_JOINERS)
+    text = _DROP_RE.sub(" ", text)
     return unicodedata.normalize("NFC", text.lower())
 
 

@@ -83,7 +83,21 @@ NFD_INPUT: list[tuple[str, Expected]] = [
 EMOJI: list[tuple[str, Expected]] = [
     ("🔥🔥 chốt A12 M đỏ 2 ❤️", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
     ("A12😍 M 😍đỏ", order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
-    ("A1😍2 M đỏ", order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
+    # an emoji separates the tokens on either side as a space does (COMMENT_SYNTAX.md): it
+    # never joins letters, nor hides a keyword, a code, a size or a quantity
+    ("A1😍2 M đỏ", order(item("A1", 2, UNKNOWN))),
+    ("A1🥰3 cái", order(item("A1", 3, UNKNOWN))),
+    ("a😍12 M đỏ", order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
+    ("a 😍 12 M", order(item("A12", 1, NEEDS, size="M"))),
+    ("chốt❤️K2", order(item("K2"))),
+    ("mua😍B3 31", order(item("B3", 1, MATCHED, size="31"))),
+    ("hủy😍A12", cancel(item("A12", 1, NEEDS))),
+    ("😍A12😍M😍đỏ😍", order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
+    ("MP10😍x2", order(item("MP10", 2))),
+    ("MP10 2🔥cái", order(item("MP10", 2))),
+    ("A12 M đỏ😍0912😍345😍678", order(item("A12", 1, MATCHED, size="M", color="đỏ"), phone=P)),
+    # an invisible joiner is not an emoji: typed inside a code (copied text) it joins
+    ("A\u200d12 M", order(item("A12", 1, NEEDS, size="M"))),
     ("👍🏻 MP10 x2", order(item("MP10", 2))),
     ("MP10 2 🙏🙏", order(item("MP10", 2))),
     ("chốt ✅ MP10", order(item("MP10"))),

@@ -2,8 +2,9 @@
 
 Order comments are generated from the sample shop's own words together with the result they must
 give (the generator is an oracle for the simple, unambiguous part of COMMENT_SYNTAX.md). From
-them: phone numbers never change items, emoji, letter case and Unicode composition never change
-anything, and typing without diacritics never changes an order or an itemised cancel.
+them: phone numbers never change items, an emoji between two tokens is a space (it never joins
+them), letter case and Unicode composition never change anything, and typing without diacritics
+never changes an order or an itemised cancel.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from parse_expect import MATCHED, NEEDS, UNKNOWN, demo_shop
 
@@ -437,14 +438,61 @@ def test_phone_forms_are_found(phone: tuple[str, str]) -> None:
 # --- emoji, case, composition ------------------------------------------------------------------
 
 
+# How an emoji sits between two words: glued to both (`chốt❤️K2`), to one, or spaced.
+EMOJI_GAPS = ["{e}", " {e}", "{e} ", " {e} ", "{e}{e}", "{e} {e}"]
+
+
+def emoji_gap() -> st.SearchStrategy[str]:
+    return st.builds(lambda form, emoji: form.format(e=emoji), st.sampled_from(EMOJI_GAPS),
+                     st.sampled_from(EMOJI))  # fmt: skip
+
+
 @MANY
-@given(any_comment, st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(EMOJI)), max_size=4))
-def test_emoji_anywhere_change_nothing(text: str, insertions: list[tuple[int, str]]) -> None:
-    decorated = text
-    for position, emoji in insertions:
-        at = position % (len(decorated) + 1)
-        decorated = decorated[:at] + emoji + decorated[at:]
+@given(any_comment, st.data())
+def test_emoji_between_tokens_change_nothing(text: str, data: st.DataObject) -> None:
+    # COMMENT_SYNTAX.md: an emoji separates the tokens on either side as a space does, so
+    # putting one in any gap between two tokens (or at either end) leaves the parse alone
+    tokens = text.split(" ")
+    gaps = data.draw(
+        st.lists(st.one_of(st.just(" "), emoji_gap()), min_size=len(tokens) - 1,
+                 max_size=len(tokens) - 1),
+        label="gaps",
+    )  # fmt: skip
+    ends = data.draw(st.tuples(st.one_of(st.just(""), emoji_gap()),
+                               st.one_of(st.just(""), emoji_gap())), label="ends")  # fmt: skip
+    decorated = ends[0] + tokens[0]
+    for gap, token in zip(gaps, tokens[1:], strict=True):
+        decorated += gap + token
+    decorated += ends[1]
     assert parse(decorated) == parse(text), decorated
+
+
+@MANY
+@given(order_comments(), st.data())
+def test_emoji_glued_between_the_words_of_an_order_change_nothing(
+    generated: Generated, data: st.DataObject
+) -> None:
+    # `chốt❤️K2`, `mua😍B3 31`, `😍A12😍M😍đỏ😍`: every space of an order replaced by emoji
+    text = generated.text
+    spaces = text.count(" ")
+    emoji = data.draw(st.lists(st.sampled_from(EMOJI), min_size=spaces, max_size=spaces))
+    parts = text.split(" ")
+    glued = parts[0] + "".join(e + part for e, part in zip(emoji, parts[1:], strict=True))
+    assert parse(glued) == parse(text), glued
+
+
+@MANY
+@given(any_comment, st.sampled_from(EMOJI), st.data())
+def test_an_emoji_inside_a_word_separates_it_as_a_space_does(
+    text: str, emoji: str, data: st.DataObject
+) -> None:
+    # `A1😍2` is `A1 2`, never `A12`: an emoji never joins the letters on either side
+    inside = [at for at in range(1, len(text)) if not text[at - 1].isspace()
+              and not text[at].isspace()]  # fmt: skip
+    assume(inside)  # `b 3`: no word of two characters
+    at = data.draw(st.sampled_from(inside), label="position")
+    spaced = text[:at] + " " + text[at:]
+    assert parse(text[:at] + emoji + text[at:]) == parse(spaced), (text, at)
 
 
 @MANY

@@ -84,9 +84,14 @@ NORMALISATION: list[tuple[str, Expected]] = [
     ("V5 M 2 bo", order(item("V5", 2, MATCHED, size="M"))),
     ("A12 M đỏ 2 bo", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
     ("bo A12", cancel(item("A12", 1, NEEDS))),
-    # "Emoji, quotes and brackets are dropped."
+    # "Emoji, quotes and brackets are dropped, and each separates the tokens on either side as
+    # a space does (`chốt❤️K2` reads as `chốt K2`, never `chốtk2`)."
     ('"A12" (M) [đỏ] 😍', order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
     ("“MP10” x2 🔥🔥", order(item("MP10", 2, MATCHED))),
+    ("chốt❤️K2", order(item("K2", 1, MATCHED))),
+    ('chốt"K2"', order(item("K2", 1, MATCHED))),
+    ("chốt(K2)x2", order(item("K2", 2, MATCHED))),
+    ("A(12)", order(item("A12", 1, NEEDS))),  # as `a 12`: "written apart with one space"
     # "Every other punctuation mark and line break separates tokens (`, ; : + / _ - .`)"
     ("A12,M,đỏ,2", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
     ("A12;M;đỏ;2", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
@@ -127,6 +132,10 @@ def test_normalize_lowers_composes_and_drops_emoji_quotes_brackets() -> None:
     assert "😍" not in text and '"' not in text and "(" not in text and ")" not in text
     assert "chốt" in text and "a12" in text and "m" in text
     assert normalize("Cho\u0302\u0301t") == "chốt"  # NFD input comes out NFC
+    # each run of them, with the spaces around it, is one space: never a join
+    assert normalize("chốt❤️K2") == "chốt k2"
+    assert normalize("A12 😍 🔥 M") == "a12 m"
+    assert normalize('chot"k2"') == normalize('chốt"k2"').replace("ố", "o") == "chot k2 "
 
 
 def test_strip_diacritics_examples() -> None:
