@@ -17,7 +17,8 @@ from parsers.models import Intent, ParsedItem, ParseResult
 from parsers.normalize import normalize, strip_diacritics
 from parsers.phones import cut_phones
 
-CODE, SHAPE, NUMBER, WORD, MEASURE, OTHER = range(6)
+# PLACE: a code-shaped address (`q7`, `p12`), a product only right after an order word.
+CODE, SHAPE, NUMBER, WORD, MEASURE, OTHER, PLACE = range(7)
 
 # A grouped money amount (`2.500k`, `150.000đ`, `1,5tr`) is one token and never a quantity.
 _TOKEN_RE = re.compile(
@@ -230,8 +231,8 @@ class Grammar:
         return True
 
     def _shape_or_other(self, token: str, chunk: int) -> Lexeme:
-        if self.code_shape.fullmatch(token) and not self._is_address(token):
-            return Lexeme(SHAPE, token, chunk)
+        if self.code_shape.fullmatch(token):
+            return Lexeme(PLACE if self._is_address(token) else SHAPE, token, chunk)
         return Lexeme(OTHER, token, chunk)
 
     def _is_address(self, token: str) -> bool:
@@ -320,7 +321,7 @@ class Grammar:
             target = current if current is not None else before_first
             if kind == CODE:
                 current = self._start(items, lexeme.product, lexeme.text, before_first)
-            elif kind == SHAPE:
+            elif kind in (SHAPE, PLACE):
                 if self._has_evidence(lexemes, at):
                     current = self._start(items, None, lexeme.text, before_first)
             elif kind == NUMBER:
@@ -334,7 +335,14 @@ class Grammar:
             elif kind == WORD:
                 meaning = lexeme.meaning
                 assert meaning is not None
-                if meaning.quantity and following is not None and following.kind == NUMBER:
+                if (
+                    meaning.quantity
+                    and not (meaning.cancel or meaning.order)
+                    and following is not None
+                    and following.kind == NUMBER
+                ):
+                    # `sl 2`; but `bo 2 A12` is the cancel word `bỏ`: a word that is both a
+                    # keyword and a quantity word is the quantity only after its number
                     self._quantity(target, following.number, forced=True)
                     at += 1
                 elif meaning.labels and following is not None and self._is_labelled(following):
@@ -473,7 +481,13 @@ class Grammar:
         item.attributes[name] = value
 
     def _has_evidence(self, lexemes: list[Lexeme], at: int) -> bool:
-        """A code-shaped token is an item only with evidence of its own (COMMENT_SYNTAX.md)."""
+        """A code-shaped token is an item only with evidence of its own (COMMENT_SYNTAX.md).
+
+        A code-shaped address (`ship q7`) is a product only right after an order word
+        (`chốt Q7`): shops do sell `Q7`, customers do live in district 7.
+        """
+        if lexemes[at].kind == PLACE:
+            return _keyword_before(lexemes, at, order_only=True)
         after = at + 1
         while after < len(lexemes) and _only_label(lexemes[after]):
             after += 1
@@ -489,22 +503,20 @@ class Grammar:
                     return True
                 if meaning.quantity and after + 1 < len(lexemes):
                     return lexemes[after + 1].kind == NUMBER
-        before = at - 1
-        while before >= 0 and _is_code_marker(lexemes[before]):
-            before -= 1
-        if before >= 0 and lexemes[before].kind == WORD:
-            keyword = lexemes[before].meaning
-            return keyword is not None and (keyword.order or keyword.cancel)
-        return False
+        return _keyword_before(lexemes, at, order_only=False)
 
-    @staticmethod
-    def _clear_cancel(lexemes: list[Lexeme], at: int) -> bool:
+    def _clear_cancel(self, lexemes: list[Lexeme], at: int) -> bool:
         """Destructive intent needs clear words (COMMENT_SYNTAX.md, "Intent").
 
-        `bỏ` and `huy` are everyday words (`bỏ rác vào`, `anh Huy ơi`), so a single cancel
-        word counts only when it names what to cancel (an item or `đơn` right after it, code
-        markers aside), or, typed with its diacritics, when nothing but politeness words
-        follows it. A negation right before it (`đừng hủy`, `không hủy`) is never a cancel.
+        A cancel word is clear when it names what to cancel: an item or `đơn` after it, across
+        what may stand between a keyword and its item (`hủy mã Z9`, `hủy cho e sl 10 AB5`) and
+        across an order word, which then names what is withdrawn (`hủy chốt K2 x1`). Typed
+        with its diacritics and naming nothing, it is clear when nothing but politeness or
+        order words follow it (`hủy nha shop`, `hủy chốt nhé`). `bỏ` and `huy` are everyday
+        words (`bỏ rác vào`, `anh Huy ơi`), so typed without diacritics a single cancel word
+        needs its item or `đơn` right after it (code markers aside), or, when it leads the
+        comment, after order words and a quantity (`huy chot K2`, `huy 2 cai A12`; `anh Huy
+        chốt đơn A12` is an order). A negation right before it (`đừng hủy`) is never a cancel.
         """
         lexeme = lexemes[at]
         before = lexemes[at - 1].meaning if at > 0 else None
@@ -512,21 +524,104 @@ class Grammar:
             return False
         if lexeme.length > 1:
             return True
+        count = len(lexemes)
+        if lexeme.diacritics:
+            passable = _between_cancel_and_item
+        elif _leads_comment(lexemes, at):
+            passable = _between_bare_cancel_and_item
+        else:
+            passable = _is_code_marker
         after = at + 1
-        while after < len(lexemes) and _is_code_marker(lexemes[after]):
+        while after < count and not self._names_what(lexemes, after) and passable(lexemes[after]):
             after += 1
-        following = lexemes[after] if after < len(lexemes) else None
-        if following is not None and (
-            following.kind in (CODE, SHAPE)
-            or (following.meaning is not None and following.meaning.order_noun)
-        ):
+        if after < count and self._names_what(lexemes, after):
             return True
         if not lexeme.diacritics:
             return False
-        return all(
-            rest.kind == WORD and rest.meaning is not None and rest.meaning.particle
-            for rest in lexemes[at + 1 :]
-        )
+        # an index loop, not a slice: a comment of many cancel words stays linear
+        for rest in range(at + 1, count):
+            if not (_is_particle(lexemes[rest]) or _is_order_word(lexemes[rest])):
+                return False
+        return True
+
+    def _names_what(self, lexemes: list[Lexeme], at: int) -> bool:
+        """An item (a code, or a code-shaped token that becomes one) or `đơn`."""
+        lexeme = lexemes[at]
+        if lexeme.kind == CODE:
+            return True
+        if lexeme.kind in (SHAPE, PLACE):
+            return self._has_evidence(lexemes, at)
+        return lexeme.meaning is not None and lexeme.meaning.order_noun
+
+
+def _keyword_before(lexemes: list[Lexeme], at: int, *, order_only: bool) -> bool:
+    """Whether an order (or cancel) word names the code-shaped token at `at`.
+
+    Between the keyword and the code may stand code markers (`lấy mã Z9`), politeness words
+    (`chốt cho em Z9`) and the quantity, which binds to that code (`lấy 2 cái Z9`,
+    `hủy cho e sl 10 AB5`); a code-shaped address needs the order word right before it.
+    """
+    before = at - 1
+    passable = _is_code_marker if order_only else _leads_to_item
+    while before >= 0 and passable(lexemes[before]):
+        before -= 1
+    if before < 0 or lexemes[before].kind != WORD:
+        return False
+    keyword = lexemes[before].meaning
+    if keyword is None:
+        return False
+    return keyword.order or (keyword.cancel and not order_only)
+
+
+def _leads_to_item(lexeme: Lexeme) -> bool:
+    """What may stand between a keyword and the item it names: code markers, politeness
+    words (`cho em`, `giúp`), a quantity (`2`, `sl 10`, `2 cái`). Never a keyword itself."""
+    if lexeme.kind == NUMBER:
+        return True
+    meaning = lexeme.meaning
+    if lexeme.kind != WORD or meaning is None or meaning.order or meaning.cancel:
+        return False
+    return meaning.code_marker or meaning.particle or meaning.quantity
+
+
+def _between_cancel_and_item(lexeme: Lexeme) -> bool:
+    """`hủy chốt K2`, `hủy cho e sl 10 AB5`: an order word names what is withdrawn."""
+    return _leads_to_item(lexeme) or _is_order_word(lexeme)
+
+
+def _between_bare_cancel_and_item(lexeme: Lexeme) -> bool:
+    """`huy chot K2`, `huy 2 cai A12`; politeness words stay out: `Huy ơi, A12 còn không?`
+    talks to Huy."""
+    return _is_order_word(lexeme) or _is_quantity(lexeme) or _is_code_marker(lexeme)
+
+
+def _leads_comment(lexemes: list[Lexeme], at: int) -> bool:
+    """Nothing but politeness words before `at` (`em huy chot K2`, `shop ơi huy chot K2`)."""
+    before = at - 1
+    while before >= 0 and _is_particle(lexemes[before]):  # backwards: stops at the first word
+        before -= 1
+    return before < 0
+
+
+def _is_quantity(lexeme: Lexeme) -> bool:
+    """A number, or a quantity word that is not also a keyword (`bo`: `bỏ` and `bộ`)."""
+    if lexeme.kind == NUMBER:
+        return True
+    meaning = lexeme.meaning
+    return (
+        lexeme.kind == WORD
+        and meaning is not None
+        and meaning.quantity
+        and not (meaning.order or meaning.cancel)
+    )
+
+
+def _is_particle(lexeme: Lexeme) -> bool:
+    return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.particle
+
+
+def _is_order_word(lexeme: Lexeme) -> bool:
+    return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.order
 
 
 def _only_label(lexeme: Lexeme) -> bool:

@@ -548,3 +548,71 @@ def test_bare_cancel_words_are_the_documented_exception(text: str, intent: str) 
     # after it, is not a cancel (`huy` is a name, `bo` starts `bo oi`); with diacritics it is.
     assert parse(text)["intent"] == intent
     assert parse(strip_marks(text))["intent"] == "none", strip_marks(text)
+
+
+# --- a cancel word in front of an order; an order word in front of a code not on sale ---------
+
+# `hủy chốt K2 x1`: every cancel keyword as typed, bare ones included (leading the comment)
+CANCEL_LEADS = ["hủy", "huỷ", "Hủy", "HỦY", "bỏ", "không lấy", "huy", "Huy", "bo", "khong lay"]
+OPENINGS = ["", "", "em ", "e ", "shop ơi ", "0912 345 678 "]
+
+
+@MANY
+@given(order_comments(), st.sampled_from(CANCEL_LEADS), st.sampled_from(OPENINGS))
+def test_an_order_with_a_cancel_word_in_front_is_a_cancel_of_its_items(
+    generated: Generated, cancel_word: str, opening: str
+) -> None:
+    # the customer is withdrawing what they ordered, order word or not (issue 13, category 2)
+    text = f"{opening}{cancel_word} {generated.text}"
+    phone = "0912345678" if opening.startswith("0912") else None
+    expected = {"comment_id": "p", "intent": "cancel", "phone": phone, "items": generated.items}
+    assert parse(text) == expected, text
+
+
+def _stripped_words(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(strip_marks(word.lower()) for word in words if " " not in word)
+
+
+# A quantity word joined to a number (`x5`, `c2`, `sl3`) is a quantity, not a code (spec).
+QUANTITY_LETTERS = _stripped_words(SHOP.syntax.quantity_words)
+# `q7`, `p12`, `so5`: code-shaped addresses, a code only right after the order word.
+ADDRESS_LETTERS = _stripped_words(SHOP.syntax.address_words)
+
+
+@st.composite
+def codes_not_on_sale(draw: st.DrawFn) -> str:
+    letters = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=4))
+    digits = draw(st.text(alphabet="0123456789", min_size=1, max_size=4))
+    assume(letters not in QUANTITY_LETTERS and (letters + digits).upper() not in PRODUCTS)
+    return "".join(draw(st.sampled_from([ch, ch.upper()])) for ch in letters) + digits
+
+
+# what may stand between the order word and the code, and the quantity it gives
+LEAD_INS = [("", 1), ("mã ", 1), ("cho em ", 1), ("giúp em ", 1), ("e ", 1), ("đơn ", 1),
+            ("2 ", 2), ("sl 3 ", 3), ("2 cái ", 2), ("x4 ", 4), ("cho e sl 10 ", 10)]  # fmt: skip
+PLACE_LEAD_INS = [("", 1), ("mã ", 1)]
+
+
+@MANY
+@given(
+    st.sampled_from(["chốt", "lấy", "đặt", "mua", "chot", "lay", "dat", "Chốt", "MUA"]),
+    st.sampled_from([" ", "❤️", " 😍 ", ": "]),
+    codes_not_on_sale(),
+    st.sampled_from(["", " nha", " nhé shop", " 🥰", " ạ", " luôn"]),
+    st.data(),
+)
+def test_an_order_word_before_a_code_not_on_sale_is_an_order_to_re_pick(
+    keyword: str, gap: str, code: str, tail: str, data: st.DataObject
+) -> None:
+    # seed 001: "đúng cú pháp nhưng không đúng mã rút gọn": an unknown-code line for staff
+    letters = code.rstrip("0123456789").lower()
+    lead_in, qty = data.draw(
+        st.sampled_from(PLACE_LEAD_INS if letters in ADDRESS_LETTERS else LEAD_INS)
+    )
+    text = f"{keyword}{gap}{lead_in}{code}{tail}"
+    assert parse(text) == {
+        "comment_id": "p",
+        "intent": "order",
+        "phone": None,
+        "items": [_item(code.upper(), qty, {}, UNKNOWN)],
+    }, text
