@@ -31,6 +31,12 @@ _MEASURE_RE = re.compile(r"\d+(?:k|đ|d|tr|kg|g|gr|cm|mm|ml|m\d+|vnd|vnđ)")
 _RUNS_RE = re.compile(r"\d+|\D+")
 _HAS_DIGIT_RE = re.compile(r"\d")
 _JOINABLE_SEPARATORS = (" ", "-")
+# The largest number the grammar reads as a quantity has nine digits (999,999,999): more than
+# any livestream sells, within what every consumer of a parse result can hold (the order book's
+# MAX_COUNT, Lua's doubles, 32-bit integers). A longer run of digits is not a number at all, and
+# is never converted: `int()` refuses more than 4,300 digits, and a comment must never stop the
+# parser.
+MAX_NUMBER_DIGITS = 9
 
 
 class Lexeme:
@@ -78,6 +84,9 @@ class Grammar:
         self.max_quantity = syntax.max_quantity
         self.require_keyword = syntax.require_keyword
         self.codes: dict[str, Product] = {p.code.lower(): p for p in shop.products}
+        # digit/letter runs of the longest code: a split never tries a longer candidate, so a
+        # glued token of a thousand runs (`a1a1a1…`) costs a thousand lookups, not a billion
+        self.code_runs = max((len(_RUNS_RE.findall(code)) for code in self.codes), default=0)
         self.code_shape = re.compile(syntax.code_pattern, re.IGNORECASE)
         self.symbol_markers = tuple(
             normalize(m) for m in syntax.question_markers if not any(c.isalnum() for c in m)
@@ -166,7 +175,7 @@ class Grammar:
 
     def _number(self, token: str, chunk: int) -> Lexeme:
         lexeme = Lexeme(NUMBER, token, chunk)
-        lexeme.number = int(token) if token.isascii() else -1
+        lexeme.number = _number_value(token)
         return lexeme
 
     def _number_or_joined_code(
@@ -261,7 +270,7 @@ class Grammar:
         made = False
         at = 0
         while at < len(runs):
-            for end in range(len(runs), at, -1):
+            for end in range(min(len(runs), at + self.code_runs), at, -1):
                 candidate = "".join(runs[at:end])
                 if candidate in self.codes:
                     out.append(self._code(candidate, chunk))
@@ -376,8 +385,8 @@ class Grammar:
         if word.glued:
             return True
         following = lexemes[at + 2] if at + 2 < len(lexemes) else None
-        if following is None or following.kind != NUMBER:
-            return True
+        if following is None or following.kind != NUMBER or following.number < 0:
+            return True  # a number the grammar cannot read (`٣`, ten digits) claims no word
         if following.glued:
             return False
         first_is_value = self._allowed_number(item, lexemes[at].text)
@@ -622,6 +631,15 @@ def _is_particle(lexeme: Lexeme) -> bool:
 
 def _is_order_word(lexeme: Lexeme) -> bool:
     return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.order
+
+
+def _number_value(digits: str) -> int:
+    """The value of a run of digits, or -1 (never a quantity) when it has other scripts'
+    digits (`٣`, `５`) or more than MAX_NUMBER_DIGITS of them, leading zeros aside."""
+    significant = digits.lstrip("0")
+    if not digits.isascii() or len(significant) > MAX_NUMBER_DIGITS:
+        return -1
+    return int(significant) if significant else 0
 
 
 def _only_label(lexeme: Lexeme) -> bool:

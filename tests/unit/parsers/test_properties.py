@@ -13,10 +13,12 @@ import json
 import os
 import random
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -243,9 +245,15 @@ PHONE_RE = re.compile(r"0[35789][0-9]{8}")
 CODE_SHAPE = re.compile(SHOP.syntax.code_pattern)
 
 
+# The largest quantity the grammar reads: nine digits (parsers/README.md). Everything downstream
+# (orjson, the order book's MAX_COUNT, its Lua) holds it.
+LARGEST_QUANTITY = 999_999_999
+
+
 def assert_valid(text: str, result: Any, comment_id: str) -> None:
     data = result.to_dict()
     json.dumps(data, ensure_ascii=False)
+    orjson.dumps(data)  # what the store sends: 64-bit integers at most
     assert data["comment_id"] == comment_id
     assert data["intent"] in {"order", "cancel", "none"}
     assert data["phone"] is None or PHONE_RE.fullmatch(data["phone"]), data
@@ -256,7 +264,7 @@ def assert_valid(text: str, result: Any, comment_id: str) -> None:
     for parsed in data["items"]:
         assert set(parsed) == {"code", "qty", "attributes", "status"}
         assert isinstance(parsed["qty"], int) and not isinstance(parsed["qty"], bool)
-        assert parsed["qty"] >= 1, data
+        assert 1 <= parsed["qty"] <= LARGEST_QUANTITY, data
         assert parsed["code"] and parsed["code"] == parsed["code"].upper(), data
         assert all(
             isinstance(k, str) and isinstance(v, str) for k, v in parsed["attributes"].items()
@@ -616,3 +624,95 @@ def test_an_order_word_before_a_code_not_on_sale_is_an_order_to_re_pick(
         "phone": None,
         "items": [_item(code.upper(), qty, {}, UNKNOWN)],
     }, text
+
+
+# --- no comment stops the parser -----------------------------------------------------------------
+
+# More digits than Python converts (4,300), with leading zeros sometimes.
+long_digit_runs = st.builds(
+    lambda zeros, digit, length: "0" * zeros + digit * length,
+    st.sampled_from([0, 0, 1, 5000]),
+    st.sampled_from("123456789"),
+    st.integers(4_290, 9_000),
+)
+DIGIT_FORMS = ["{d}", "x{d}", "x {d}", "{d}x", "sl {d}", "sl:{d}", "số lượng {d}", "{d} cái",
+               "{d}c", "a{d}", "A12 {d}", "mp{d}", "{d}k", "1.{d}", "{d}.5tr", "+84{d}",
+               "0{d}"]  # fmt: skip
+
+
+@FEW
+@given(any_comment, long_digit_runs, st.sampled_from(DIGIT_FORMS), st.data())
+def test_a_long_run_of_digits_anywhere_never_stops_the_parser(
+    text: str, digits: str, form: str, data: st.DataObject
+) -> None:
+    # issue 13: `int()` of more than 4,300 digits raised ValueError, and `chotdon parse` lost
+    # every comment after it
+    words = text.split(" ")
+    where = data.draw(st.integers(0, len(words)), label="where")
+    glue = data.draw(st.sampled_from([" ", "", "😍"]), label="glue")
+    decorated = " ".join(words[:where]) + glue + form.format(d=digits) + glue
+    decorated += " ".join(words[where:])
+    assert_valid(decorated, GRAMMAR.parse(decorated, comment_id="L"), "L")
+
+
+@FEW
+@given(st.one_of(order_comments(), itemised_cancels()), long_digit_runs)
+def test_a_long_run_of_digits_after_an_order_changes_nothing(
+    generated: Generated, digits: str
+) -> None:
+    # a run of digits too long to be a quantity is no number at all
+    assert parse(f"{generated.text} {digits}") == parse(generated.text)
+
+
+QUANTITY_FORMS = ["x{n}", "x {n}", "{n}x", "sl {n}", "sl:{n}", "số lượng {n}", "{n} cái", "{n}c",
+                  "SL: {n}", "{n} hộp"]  # fmt: skip
+
+
+@MANY
+@given(
+    st.one_of(st.integers(1, 10**12), st.integers(1, 10**60)),
+    st.sampled_from(QUANTITY_FORMS),
+    st.sampled_from(["MP10", "K2", "mp10", "chốt K2", "lấy mp 10"]),
+)
+def test_huge_quantities_are_read_up_to_nine_digits(quantity: int, form: str, code: str) -> None:
+    # "a number with a quantity word is always a quantity, even above max_quantity", up to
+    # what the order book holds; beyond it the number is not read and the quantity stays 1
+    result = parse(f"{code} {form.format(n=quantity)}")
+    expected = quantity if quantity <= LARGEST_QUANTITY else 1
+    assert [item["qty"] for item in result["items"]] == [expected], result
+
+
+@FEW
+@given(
+    st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=3),
+    st.integers(50, 700),
+    st.sampled_from([" ", "", ",", "\n", "😍"]),
+)
+def test_deeply_repeated_tokens_give_a_valid_result(
+    words: list[str], times: int, joiner: str
+) -> None:
+    text = joiner.join(words * times)
+    assert_valid(text, GRAMMAR.parse(text, comment_id="r"), "r")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a1" * 10_000,  # one token of 20,000 digit/letter runs: was cubic in the split
+        "A12" * 7_000,
+        "x2" * 10_000,
+        "A12 " * 5_000,
+        "hủy x " * 4_000,  # was quadratic: each cancel word sliced the rest of the comment
+        "em " * 5_000 + "huy chot " * 2_000,
+        "chốt " + "em " * 5_000 + "Z9 " * 5_000,
+        "9" * 100_000,
+        "😍 " * 20_000,
+    ],
+    ids=lambda text: f"{text[:8]!r}x{len(text)}",
+)
+def test_a_long_hostile_comment_parses_in_linear_time(text: str) -> None:
+    # 20,000 characters take ~0.2 s; the quadratic or cubic paths this pins took minutes to
+    # hours. The bound leaves a wide margin for a busy CI machine.
+    started = time.perf_counter()
+    assert_valid(text, GRAMMAR.parse(text, comment_id="h"), "h")
+    assert time.perf_counter() - started < 5.0
