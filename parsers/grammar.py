@@ -175,7 +175,8 @@ class Grammar:
 
     def _number(self, token: str, chunk: int) -> Lexeme:
         lexeme = Lexeme(NUMBER, token, chunk)
-        lexeme.number = _number_value(token)
+        short = len(token) <= MAX_NUMBER_DIGITS and token.isascii()  # nearly all: no call
+        lexeme.number = int(token) if short else _number_value(token)
         return lexeme
 
     def _number_or_joined_code(
