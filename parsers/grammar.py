@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from config.shop import Product, ShopConfig
-from parsers.lexicon import Lexicon, Meaning, build_lexicon, value_key, word_matches
+from parsers.lexicon import Bucket, Lexicon, Meaning, build_lexicon, value_key, word_matches
 from parsers.models import Intent, ParsedItem, ParseResult
 from parsers.normalize import normalize, strip_diacritics
 from parsers.phones import cut_phones
@@ -37,6 +37,7 @@ _JOINABLE_SEPARATORS = (" ", "-")
 # is never converted: `int()` refuses more than 4,300 digits, and a comment must never stop the
 # parser.
 MAX_NUMBER_DIGITS = 9
+WORDS_KEPT = 10_000  # typed words whose lexicon lookup a grammar keeps (see Grammar._lookup)
 
 
 class Lexeme:
@@ -98,6 +99,7 @@ class Grammar:
             for label in words
         ]
         self.lexicon: Lexicon = build_lexicon(shop, labels)
+        self._lookups: dict[str, tuple[Bucket | None, bool]] = {}
         # product code -> attribute -> canonical key -> configured spelling
         self.allowed: dict[str, dict[str, dict[str, str]]] = {
             p.code: {
@@ -191,16 +193,29 @@ class Grammar:
                 return
         lexemes.append(self._number(token, chunk))
 
+    def _lookup(self, word: str) -> tuple[Bucket | None, bool]:
+        """The lexicon's bucket for a typed word, and whether it was typed with diacritics.
+
+        The comments of a live repeat a few hundred words, so each lookup is kept; the kept
+        ones are forgotten at WORDS_KEPT, so a flood of distinct words cannot grow them.
+        """
+        found = self._lookups.get(word)
+        if found is None:
+            stripped = strip_diacritics(word)
+            found = (self.lexicon.bucket(word, stripped), word != stripped)
+            if len(self._lookups) >= WORDS_KEPT:
+                self._lookups.clear()
+            self._lookups[word] = found
+        return found
+
     def _meaning(self, word: str) -> tuple[Meaning | None, bool]:
-        stripped = strip_diacritics(word)
-        bucket = self.lexicon.bucket(word, stripped)
-        return (bucket.single if bucket else None), word != stripped
+        bucket, diacritics = self._lookup(word)
+        return (bucket.single if bucket else None), diacritics
 
     def _words(self, lexemes: list[Lexeme], raw: list[tuple[str, str, int, bool]], at: int) -> int:
         """Lex the word at `raw[at]`, as the longest configured phrase starting there."""
         word, _, chunk, _ = raw[at]
-        stripped = strip_diacritics(word)
-        bucket = self.lexicon.bucket(word, stripped)
+        bucket, diacritics = self._lookup(word)
         if bucket is None:
             lexemes.append(self._shape_or_other(word, chunk))
             return at + 1
@@ -222,7 +237,7 @@ class Grammar:
         lexeme = Lexeme(WORD, word, chunk)
         lexeme.meaning = best
         lexeme.length = best_length
-        lexeme.diacritics = word != stripped
+        lexeme.diacritics = diacritics
         lexemes.append(lexeme)
         return at + best_length
 

@@ -26,6 +26,7 @@ from parse_expect import MATCHED, NEEDS, UNKNOWN, demo_shop
 
 from config.shop import ShopConfig
 from parsers import compile_grammar
+from parsers.grammar import WORDS_KEPT
 from parsers.normalize import normalize
 from parsers.phones import find_phones
 
@@ -716,3 +717,13 @@ def test_a_long_hostile_comment_parses_in_linear_time(text: str) -> None:
     started = time.perf_counter()
     assert_valid(text, GRAMMAR.parse(text, comment_id="h"), "h")
     assert time.perf_counter() - started < 5.0
+
+
+def test_a_flood_of_distinct_words_keeps_what_the_grammar_remembers_bounded() -> None:
+    # the grammar keeps the lexicon lookups of the words it meets; a livestream of hostile
+    # comments, each with words never seen before, must not grow them without end
+    grammar = compile_grammar(SHOP)
+    for n in range(WORDS_KEPT + 2_000):
+        assert grammar.parse(f"từ{n}x nặng{n} chốt K2", comment_id="f").intent == "order"
+    assert len(grammar._lookups) <= WORDS_KEPT
+    assert grammar.parse("hủy chốt K2", comment_id="f").intent == "cancel"
