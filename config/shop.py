@@ -61,11 +61,13 @@ DEFAULT_ATTRIBUTE_LABELS: dict[str, tuple[str, ...]] = {
 }
 # Extension: words that may stand between an order keyword and a code (`lấy mã B3`).
 DEFAULT_CODE_MARKERS = ("mã", "code", "sp")
-# Extension: politeness words that may follow a bare cancel word (`hủy nha shop`, `huỷ giúp em`).
+# Extension: politeness words that may follow a bare cancel word (`hủy nha shop`, `huỷ giúp em`)
+# or stand between a keyword and the item it names (`chốt cho em Z9`, `hủy cho e AB5`).
 # A bare cancel word followed by anything else (`bỏ rác vào`) is an ordinary verb, not a cancel.
 DEFAULT_PARTICLES = (
     "nha", "nhé", "nhe", "nhá", "nhen", "ạ", "à", "a", "ah", "ha", "shop", "sốp", "giúp", "giùm",
-    "dùm", "hộ", "em", "e", "mình", "với", "vs", "ơi", "luôn", "nữa", "đơn", "hàng", "này", "đó",
+    "dùm", "hộ", "cho", "em", "e", "mình", "với", "vs", "ơi", "luôn", "nữa", "đơn", "hàng", "này",
+    "đó",
 )  # fmt: skip
 
 

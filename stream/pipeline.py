@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
-from orders.events import CommentEvent
+from orders.events import CommentEvent, event_problem
 from orders.shop.customers import commenter_field, draft_warnings
 from orders.store import Applied, StoreBusy, StoreContended
 from parsers import Grammar, compile_grammar
@@ -262,9 +262,36 @@ class CommentPipeline:
                 )
                 self._dead(record, "shop_mismatch", detail, outgoing)
                 continue
-            group.comments.append(comment)
-            group.events.append(_event(record, comment, grammar))
+            event = self._parsed(record, comment, grammar, outgoing)
+            if event is not None:
+                group.comments.append(comment)
+                group.events.append(event)
         return group if group.events else None
+
+    def _parsed(
+        self,
+        record: Record,
+        comment: Comment,
+        grammar: Grammar,
+        outgoing: list[tuple[str, bytes | None, bytes]],
+    ) -> CommentEvent | None:
+        """The comment's event, or None once it is a dead letter. No comment may stop its
+        batch: a parser failure raised here crashes the comment agent (faust acks the batch,
+        and the worker stays in the group applying nothing), and an event the store refuses
+        refuses the whole batch and stops the worker, again at every restart."""
+        try:
+            event = _event(record, comment, grammar)
+        except Exception as exc:  # any parser bug, caught per comment
+            log.warning("the parser failed on comment %r", comment.id, exc_info=True)
+            detail = f"the parser failed: {type(exc).__name__}: {exc}"[:500]
+            self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
+            return None
+        problem = event_problem(event)
+        if problem is not None:
+            detail = f"the parse is not what the order book accepts: {problem}"[:500]
+            self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
+            return None
+        return event
 
     # -- applying -----------------------------------------------------------------------
 

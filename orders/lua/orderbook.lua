@@ -687,7 +687,10 @@ local function is_word(v) return is_text(v) and not string.find(v, '[%z\1-\31]')
 local function item_problem(it)
   if type(it) ~= 'table' then return 'an item is not an array' end
   if not is_word(it[1]) then return 'an item code is empty or has control characters' end
-  if not is_int(it[2]) or it[2] < 1 then return 'an item quantity is not a positive integer' end
+  -- up to MAX_COUNT (1e9), as orders/events.py: doubles stay exact and '%d' stays in range
+  if not is_int(it[2]) or it[2] < 1 or it[2] > 1000000000 then
+    return 'an item quantity is not a positive integer up to 1e9'
+  end
   if type(it[3]) ~= 'table' then return 'item attributes are not an object' end
   for k, v in pairs(it[3]) do
     if not is_word(k) or not is_word(v) then return 'item attributes are not plain text' end

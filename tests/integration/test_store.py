@@ -194,6 +194,7 @@ async def test_bad_input_leaves_no_trace(store: DraftStore, client: redis.asynci
     meta = f"{livestream_prefix(S.SHOP, 'l1')}:meta"
     bad_events = [
         [good, feed("u2", "order", ParsedItem("MP10", qty=0))],
+        [good, feed("u2", "order", ParsedItem("MP10", qty=1_000_000_001))],
         [good, feed("u2", "order", ParsedItem("MP10", status="nope"))],  # type: ignore[arg-type]
         [good, feed("u2", "sell")],
     ]
