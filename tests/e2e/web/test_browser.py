@@ -204,7 +204,8 @@ async def test_two_staff_at_once_see_each_others_changes(web: WebStack, browser:
     assert "Thống kê" not in sales_nav  # sales: no stats in this shop
     await lan.click("#lang-switch")  # English, kept in a cookie
     await lan.wait_for_selector("header nav a:has-text('Orders')")
-    assert await lan.locator(".drafts .drow.head").inner_text() != ""
+    await lan.wait_for_selector("body[data-loaded='1'] #d-1")
+    assert "Customer" in await lan.locator(".drafts .drow.head").inner_text()
     await lan.screenshot(path=SHOTS / "board-english.png")
     assert lan.errors == [] and minh.errors == []
 
