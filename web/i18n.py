@@ -54,6 +54,8 @@ VI: dict[str, str] = {
     "language": "English", "docs": "API", "role": "Vai trò", "warnings": "Cảnh báo",
     "next_page": "Trang sau", "add": "Thêm", "attributes": "Phân loại", "to_status": "Chuyển",
     "no_permission": "Vai trò của bạn không được xem mục này",
+    "chart_legend": "Thanh đậm: doanh thu (trạng thái tính doanh thu) · thanh nhạt: doanh số "
+    "(mọi đơn) · số: doanh thu / doanh số",
 }  # fmt: skip
 
 EN: dict[str, str] = {
@@ -98,6 +100,8 @@ EN: dict[str, str] = {
     "docs": "API", "role": "Role", "warnings": "Warnings", "next_page": "Next page",
     "add": "Add", "attributes": "Variant", "to_status": "Move",
     "no_permission": "Your role may not see this",
+    "chart_legend": "Dark bar: revenue (statuses that count as revenue) · light bar: sales (every "
+    "order) · figures: revenue / sales",
 }  # fmt: skip
 
 

@@ -9,9 +9,9 @@ from html import escape
 from orders.automation.messages import vnd
 
 ROW_HEIGHT = 28
-LABEL_WIDTH = 170
-BAR_WIDTH = 420
-VALUE_WIDTH = 230
+LABEL_WIDTH = 130
+BAR_WIDTH = 300
+VALUE_WIDTH = 190
 
 
 def bar_chart(rows: Sequence[tuple[str, int, str, int]]) -> str:

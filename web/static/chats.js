@@ -11,7 +11,7 @@ function lineText(d) {
 async function loadResume() {
   const page = await api("GET", "/chats/resume");
   $("resume").innerHTML = page.items.map((d) => `<tr data-conversation="${esc(d.conversation_id)}">
-      <td><b>${esc(d.conversation_id)}</b> <span class="muted">${esc(d.mode || "")}</span></td>
+      <td><b>${esc(d.conversation_id)}</b> <span class="muted">${esc(T(d.mode || ""))}</span></td>
       <td>${esc((d.contact && d.contact.name) || (d.customer && d.customer.name) || "")}</td>
       <td>${lineText(d)}</td><td class="num">${vnd(d.total)}</td>
       <td class="actions"><button type="button" class="primary" data-resume="${esc(d.conversation_id)}">${esc(T("resume"))}</button>

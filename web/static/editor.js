@@ -150,9 +150,8 @@ class DraftEditor {
       : `×${line.qty}`;
     return `<li class="line ${LINE_CLASS[line.status] || ""}" data-field="lines.${n}">
         <div class="line-main">
-          <b>${esc(line.code || "")}</b> ${esc(line.name || "?")} <span class="muted">${esc(attrs)}</span>
-          ${chips.join(" ")}
-          <span class="spacer"></span>
+          <span class="desc"><b>${esc(line.code || "")}</b> ${esc(line.name || "?")} <span class="muted">${esc(attrs)}</span>
+          ${chips.join(" ")}</span>
           ${qty}
           <span class="amount">${vnd((line.unit_price || 0) * line.reserved)}</span>
           ${editable ? `<button type="button" class="link danger" data-do="remove-line" data-line="${n}" title="${esc(T("remove"))}">✕</button>` : ""}
