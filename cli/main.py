@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "cli.worker",
     "cli.replay",
     "cli.ingest",
+    "cli.connect",
     "cli.drafts",
     "cli.order",
     "cli.orders",
@@ -34,6 +35,8 @@ COMMAND_MODULES = [
     "cli.stats",
     "cli.messages",
     "cli.parse",
+    "cli.serve",
+    "cli.staff",
     "cli.migrate",
 ]
 
@@ -47,8 +50,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from config.loader import ConfigError
     from config.settings import SettingsError
     from stack import StackError
+    from stream.livestreams import LivestreamRefused
 
-    return (UserError, SettingsError, ConfigError, StackError)
+    return (UserError, SettingsError, ConfigError, StackError, LivestreamRefused)
 
 
 def build_parser() -> argparse.ArgumentParser:

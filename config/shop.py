@@ -19,6 +19,8 @@ from pydantic import (
 
 from config.automation import AUTOMATION_STAFF, Messages, Rule, automation_problems
 from config.base import ConfigProblems, Location, Strict, Word, nfc
+from config.connectors import Connectors
+from config.permissions import Permissions
 from config.staff import Staff, unique_staff
 from config.workflow import Workflow
 
@@ -59,11 +61,13 @@ DEFAULT_ATTRIBUTE_LABELS: dict[str, tuple[str, ...]] = {
 }
 # Extension: words that may stand between an order keyword and a code (`lấy mã B3`).
 DEFAULT_CODE_MARKERS = ("mã", "code", "sp")
-# Extension: politeness words that may follow a bare cancel word (`hủy nha shop`, `huỷ giúp em`).
+# Extension: politeness words that may follow a bare cancel word (`hủy nha shop`, `huỷ giúp em`)
+# or stand between a keyword and the item it names (`chốt cho em Z9`, `hủy cho e AB5`).
 # A bare cancel word followed by anything else (`bỏ rác vào`) is an ordinary verb, not a cancel.
 DEFAULT_PARTICLES = (
     "nha", "nhé", "nhe", "nhá", "nhen", "ạ", "à", "a", "ah", "ha", "shop", "sốp", "giúp", "giùm",
-    "dùm", "hộ", "em", "e", "mình", "với", "vs", "ơi", "luôn", "nữa", "đơn", "hàng", "này", "đó",
+    "dùm", "hộ", "cho", "em", "e", "mình", "với", "vs", "ơi", "luôn", "nữa", "đơn", "hàng", "này",
+    "đó",
 )  # fmt: skip
 
 
@@ -175,6 +179,10 @@ class ShopConfig(Strict):
     # Automation (config/automation.py): checked against the workflow, staff and templates.
     rules: tuple[Rule, ...] = ()
     messages: Messages = Messages()
+    # Platform connectors (config/connectors.py): accounts, secrets by env var name, lives.
+    connectors: Connectors = Connectors()
+    # What sales staff may do in the dashboard and the API (config/permissions.py).
+    permissions: Permissions = Permissions()
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
     _check_staff = field_validator("staff")(classmethod(lambda cls, v: unique_staff(v)))

@@ -15,6 +15,7 @@ Intent = Literal["order", "cancel", "none"]
 _INTENTS = frozenset({"order", "cancel", "none"})
 _STATUSES = frozenset({"matched", "needs_variant", "unknown_code"})
 _CONTROL = re.compile(r"[\x00-\x1f]")
+MAX_COUNT = 1_000_000_000  # seq, line, qty: positive integers up to this
 
 
 class InvalidEvent(ValueError):
@@ -49,7 +50,8 @@ def _item_problem(item: object) -> str | None:
         return "an item is not a ParsedItem"
     if not _is_word(item.code):
         return "an item code is empty or has control characters"
-    if not _is_int(item.qty) or item.qty < 1:
+    if not _is_int(item.qty) or not 1 <= item.qty <= MAX_COUNT:
+        # a larger one would not survive the store's encoding (64-bit) or its Lua (doubles)
         return f"item {item.code!r} has quantity {item.qty!r}"
     if item.status not in _STATUSES:
         return f"item {item.code!r} has status {item.status!r}"
@@ -61,7 +63,9 @@ def _item_problem(item: object) -> str | None:
     return None
 
 
-def _event_problem(event: CommentEvent) -> str | None:
+def event_problem(event: CommentEvent) -> str | None:
+    """What the order book would refuse in this event, or None: one event checked alone, so a
+    caller can set a bad one aside instead of having its whole batch refused."""
     # One `if` per rule, the message built only for a fault: this runs for every comment.
     if not isinstance(event.comment_id, str) or event.comment_id == "":
         return "no comment id"
@@ -93,7 +97,7 @@ def _event_problem(event: CommentEvent) -> str | None:
 def validate_events(events: Sequence[CommentEvent]) -> None:
     """Refuse the whole batch on the first malformed event, before anything is applied."""
     for index, event in enumerate(events):
-        problem = _event_problem(event)
+        problem = event_problem(event)
         if problem:
             raise InvalidEvent(f"event {index} ({getattr(event, 'comment_id', '?')!r}): {problem}")
 
@@ -115,7 +119,6 @@ FINALISE_ACTIONS = frozenset({"create", "deliver_now", "send_to_store", "save", 
 CREATING_ACTIONS = frozenset({"create", "deliver_now", "send_to_store"})
 LINE_OPS = frozenset({"pick_product", "choose_variant", "set_quantity", "remove_line"})
 CONTACT_KEYS = frozenset({"name", "phone", "address", "ward", "province", "note"})
-MAX_COUNT = 1_000_000_000  # seq, line, qty: positive integers up to this
 MAX_PRICE = 10**12
 
 
@@ -189,6 +192,8 @@ def op_problem(command_id: object, op: object) -> str | None:
         return "no at"
     if not _is_text(op.get("staff")):
         return "no staff"
+    if op.get("expect") is not None and not isinstance(op.get("expect"), str):
+        return "expect is not text"
     return _op_fields_problem(str(kind), op)
 
 

@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 
 from config.shop import Product, ShopConfig
-from parsers.lexicon import Lexicon, Meaning, build_lexicon, value_key, word_matches
+from parsers.lexicon import Bucket, Lexicon, Meaning, build_lexicon, value_key, word_matches
 from parsers.models import Intent, ParsedItem, ParseResult
 from parsers.normalize import normalize, strip_diacritics
 from parsers.phones import cut_phones
 
-CODE, SHAPE, NUMBER, WORD, MEASURE, OTHER = range(6)
+# PLACE: a code-shaped address (`q7`, `p12`), a product only right after an order word.
+CODE, SHAPE, NUMBER, WORD, MEASURE, OTHER, PLACE = range(7)
 
 # A grouped money amount (`2.500k`, `150.000đ`, `1,5tr`) is one token and never a quantity.
 _TOKEN_RE = re.compile(
@@ -30,6 +31,13 @@ _MEASURE_RE = re.compile(r"\d+(?:k|đ|d|tr|kg|g|gr|cm|mm|ml|m\d+|vnd|vnđ)")
 _RUNS_RE = re.compile(r"\d+|\D+")
 _HAS_DIGIT_RE = re.compile(r"\d")
 _JOINABLE_SEPARATORS = (" ", "-")
+# The largest number the grammar reads as a quantity has nine digits (999,999,999): more than
+# any livestream sells, within what every consumer of a parse result can hold (the order book's
+# MAX_COUNT, Lua's doubles, 32-bit integers). A longer run of digits is not a number at all, and
+# is never converted: `int()` refuses more than 4,300 digits, and a comment must never stop the
+# parser.
+MAX_NUMBER_DIGITS = 9
+WORDS_KEPT = 10_000  # typed words whose lexicon lookup a grammar keeps (see Grammar._lookup)
 
 
 class Lexeme:
@@ -77,6 +85,9 @@ class Grammar:
         self.max_quantity = syntax.max_quantity
         self.require_keyword = syntax.require_keyword
         self.codes: dict[str, Product] = {p.code.lower(): p for p in shop.products}
+        # digit/letter runs of the longest code: a split never tries a longer candidate, so a
+        # glued token of a thousand runs (`a1a1a1…`) costs a thousand lookups, not a billion
+        self.code_runs = max((len(_RUNS_RE.findall(code)) for code in self.codes), default=0)
         self.code_shape = re.compile(syntax.code_pattern, re.IGNORECASE)
         self.symbol_markers = tuple(
             normalize(m) for m in syntax.question_markers if not any(c.isalnum() for c in m)
@@ -88,6 +99,7 @@ class Grammar:
             for label in words
         ]
         self.lexicon: Lexicon = build_lexicon(shop, labels)
+        self._lookups: dict[str, tuple[Bucket | None, bool]] = {}
         # product code -> attribute -> canonical key -> configured spelling
         self.allowed: dict[str, dict[str, dict[str, str]]] = {
             p.code: {
@@ -165,7 +177,8 @@ class Grammar:
 
     def _number(self, token: str, chunk: int) -> Lexeme:
         lexeme = Lexeme(NUMBER, token, chunk)
-        lexeme.number = int(token) if token.isascii() else -1
+        short = len(token) <= MAX_NUMBER_DIGITS and token.isascii()  # nearly all: no call
+        lexeme.number = int(token) if short else _number_value(token)
         return lexeme
 
     def _number_or_joined_code(
@@ -180,16 +193,29 @@ class Grammar:
                 return
         lexemes.append(self._number(token, chunk))
 
+    def _lookup(self, word: str) -> tuple[Bucket | None, bool]:
+        """The lexicon's bucket for a typed word, and whether it was typed with diacritics.
+
+        The comments of a live repeat a few hundred words, so each lookup is kept; the kept
+        ones are forgotten at WORDS_KEPT, so a flood of distinct words cannot grow them.
+        """
+        found = self._lookups.get(word)
+        if found is None:
+            stripped = strip_diacritics(word)
+            found = (self.lexicon.bucket(word, stripped), word != stripped)
+            if len(self._lookups) >= WORDS_KEPT:
+                self._lookups.clear()
+            self._lookups[word] = found
+        return found
+
     def _meaning(self, word: str) -> tuple[Meaning | None, bool]:
-        stripped = strip_diacritics(word)
-        bucket = self.lexicon.bucket(word, stripped)
-        return (bucket.single if bucket else None), word != stripped
+        bucket, diacritics = self._lookup(word)
+        return (bucket.single if bucket else None), diacritics
 
     def _words(self, lexemes: list[Lexeme], raw: list[tuple[str, str, int, bool]], at: int) -> int:
         """Lex the word at `raw[at]`, as the longest configured phrase starting there."""
         word, _, chunk, _ = raw[at]
-        stripped = strip_diacritics(word)
-        bucket = self.lexicon.bucket(word, stripped)
+        bucket, diacritics = self._lookup(word)
         if bucket is None:
             lexemes.append(self._shape_or_other(word, chunk))
             return at + 1
@@ -211,7 +237,7 @@ class Grammar:
         lexeme = Lexeme(WORD, word, chunk)
         lexeme.meaning = best
         lexeme.length = best_length
-        lexeme.diacritics = word != stripped
+        lexeme.diacritics = diacritics
         lexemes.append(lexeme)
         return at + best_length
 
@@ -230,8 +256,8 @@ class Grammar:
         return True
 
     def _shape_or_other(self, token: str, chunk: int) -> Lexeme:
-        if self.code_shape.fullmatch(token) and not self._is_address(token):
-            return Lexeme(SHAPE, token, chunk)
+        if self.code_shape.fullmatch(token):
+            return Lexeme(PLACE if self._is_address(token) else SHAPE, token, chunk)
         return Lexeme(OTHER, token, chunk)
 
     def _is_address(self, token: str) -> bool:
@@ -260,7 +286,7 @@ class Grammar:
         made = False
         at = 0
         while at < len(runs):
-            for end in range(len(runs), at, -1):
+            for end in range(min(len(runs), at + self.code_runs), at, -1):
                 candidate = "".join(runs[at:end])
                 if candidate in self.codes:
                     out.append(self._code(candidate, chunk))
@@ -320,7 +346,7 @@ class Grammar:
             target = current if current is not None else before_first
             if kind == CODE:
                 current = self._start(items, lexeme.product, lexeme.text, before_first)
-            elif kind == SHAPE:
+            elif kind in (SHAPE, PLACE):
                 if self._has_evidence(lexemes, at):
                     current = self._start(items, None, lexeme.text, before_first)
             elif kind == NUMBER:
@@ -334,7 +360,14 @@ class Grammar:
             elif kind == WORD:
                 meaning = lexeme.meaning
                 assert meaning is not None
-                if meaning.quantity and following is not None and following.kind == NUMBER:
+                if (
+                    meaning.quantity
+                    and not (meaning.cancel or meaning.order)
+                    and following is not None
+                    and following.kind == NUMBER
+                ):
+                    # `sl 2`; but `bo 2 A12` is the cancel word `bỏ`: a word that is both a
+                    # keyword and a quantity word is the quantity only after its number
                     self._quantity(target, following.number, forced=True)
                     at += 1
                 elif meaning.labels and following is not None and self._is_labelled(following):
@@ -368,8 +401,8 @@ class Grammar:
         if word.glued:
             return True
         following = lexemes[at + 2] if at + 2 < len(lexemes) else None
-        if following is None or following.kind != NUMBER:
-            return True
+        if following is None or following.kind != NUMBER or following.number < 0:
+            return True  # a number the grammar cannot read (`٣`, ten digits) claims no word
         if following.glued:
             return False
         first_is_value = self._allowed_number(item, lexemes[at].text)
@@ -473,7 +506,13 @@ class Grammar:
         item.attributes[name] = value
 
     def _has_evidence(self, lexemes: list[Lexeme], at: int) -> bool:
-        """A code-shaped token is an item only with evidence of its own (COMMENT_SYNTAX.md)."""
+        """A code-shaped token is an item only with evidence of its own (COMMENT_SYNTAX.md).
+
+        A code-shaped address (`ship q7`) is a product only right after an order word
+        (`chốt Q7`): shops do sell `Q7`, customers do live in district 7.
+        """
+        if lexemes[at].kind == PLACE:
+            return _keyword_before(lexemes, at, order_only=True)
         after = at + 1
         while after < len(lexemes) and _only_label(lexemes[after]):
             after += 1
@@ -489,22 +528,20 @@ class Grammar:
                     return True
                 if meaning.quantity and after + 1 < len(lexemes):
                     return lexemes[after + 1].kind == NUMBER
-        before = at - 1
-        while before >= 0 and _is_code_marker(lexemes[before]):
-            before -= 1
-        if before >= 0 and lexemes[before].kind == WORD:
-            keyword = lexemes[before].meaning
-            return keyword is not None and (keyword.order or keyword.cancel)
-        return False
+        return _keyword_before(lexemes, at, order_only=False)
 
-    @staticmethod
-    def _clear_cancel(lexemes: list[Lexeme], at: int) -> bool:
+    def _clear_cancel(self, lexemes: list[Lexeme], at: int) -> bool:
         """Destructive intent needs clear words (COMMENT_SYNTAX.md, "Intent").
 
-        `bỏ` and `huy` are everyday words (`bỏ rác vào`, `anh Huy ơi`), so a single cancel
-        word counts only when it names what to cancel (an item or `đơn` right after it, code
-        markers aside), or, typed with its diacritics, when nothing but politeness words
-        follows it. A negation right before it (`đừng hủy`, `không hủy`) is never a cancel.
+        A cancel word is clear when it names what to cancel: an item or `đơn` after it, across
+        what may stand between a keyword and its item (`hủy mã Z9`, `hủy cho e sl 10 AB5`) and
+        across an order word, which then names what is withdrawn (`hủy chốt K2 x1`). Typed
+        with its diacritics and naming nothing, it is clear when nothing but politeness or
+        order words follow it (`hủy nha shop`, `hủy chốt nhé`). `bỏ` and `huy` are everyday
+        words (`bỏ rác vào`, `anh Huy ơi`), so typed without diacritics a single cancel word
+        needs its item or `đơn` right after it (code markers aside), or, when it leads the
+        comment, after order words and a quantity (`huy chot K2`, `huy 2 cai A12`; `anh Huy
+        chốt đơn A12` is an order). A negation right before it (`đừng hủy`) is never a cancel.
         """
         lexeme = lexemes[at]
         before = lexemes[at - 1].meaning if at > 0 else None
@@ -512,21 +549,113 @@ class Grammar:
             return False
         if lexeme.length > 1:
             return True
+        count = len(lexemes)
+        if lexeme.diacritics:
+            passable = _between_cancel_and_item
+        elif _leads_comment(lexemes, at):
+            passable = _between_bare_cancel_and_item
+        else:
+            passable = _is_code_marker
         after = at + 1
-        while after < len(lexemes) and _is_code_marker(lexemes[after]):
+        while after < count and not self._names_what(lexemes, after) and passable(lexemes[after]):
             after += 1
-        following = lexemes[after] if after < len(lexemes) else None
-        if following is not None and (
-            following.kind in (CODE, SHAPE)
-            or (following.meaning is not None and following.meaning.order_noun)
-        ):
+        if after < count and self._names_what(lexemes, after):
             return True
         if not lexeme.diacritics:
             return False
-        return all(
-            rest.kind == WORD and rest.meaning is not None and rest.meaning.particle
-            for rest in lexemes[at + 1 :]
-        )
+        # an index loop, not a slice: a comment of many cancel words stays linear
+        for rest in range(at + 1, count):
+            if not (_is_particle(lexemes[rest]) or _is_order_word(lexemes[rest])):
+                return False
+        return True
+
+    def _names_what(self, lexemes: list[Lexeme], at: int) -> bool:
+        """An item (a code, or a code-shaped token that becomes one) or `đơn`."""
+        lexeme = lexemes[at]
+        if lexeme.kind == CODE:
+            return True
+        if lexeme.kind in (SHAPE, PLACE):
+            return self._has_evidence(lexemes, at)
+        return lexeme.meaning is not None and lexeme.meaning.order_noun
+
+
+def _keyword_before(lexemes: list[Lexeme], at: int, *, order_only: bool) -> bool:
+    """Whether an order (or cancel) word names the code-shaped token at `at`.
+
+    Between the keyword and the code may stand code markers (`lấy mã Z9`), politeness words
+    (`chốt cho em Z9`) and the quantity, which binds to that code (`lấy 2 cái Z9`,
+    `hủy cho e sl 10 AB5`); a code-shaped address needs the order word right before it.
+    """
+    before = at - 1
+    passable = _is_code_marker if order_only else _leads_to_item
+    while before >= 0 and passable(lexemes[before]):
+        before -= 1
+    if before < 0 or lexemes[before].kind != WORD:
+        return False
+    keyword = lexemes[before].meaning
+    if keyword is None:
+        return False
+    return keyword.order or (keyword.cancel and not order_only)
+
+
+def _leads_to_item(lexeme: Lexeme) -> bool:
+    """What may stand between a keyword and the item it names: code markers, politeness
+    words (`cho em`, `giúp`), a quantity (`2`, `sl 10`, `2 cái`). Never a keyword itself."""
+    if lexeme.kind == NUMBER:
+        return True
+    meaning = lexeme.meaning
+    if lexeme.kind != WORD or meaning is None or meaning.order or meaning.cancel:
+        return False
+    return meaning.code_marker or meaning.particle or meaning.quantity
+
+
+def _between_cancel_and_item(lexeme: Lexeme) -> bool:
+    """`hủy chốt K2`, `hủy cho e sl 10 AB5`: an order word names what is withdrawn."""
+    return _leads_to_item(lexeme) or _is_order_word(lexeme)
+
+
+def _between_bare_cancel_and_item(lexeme: Lexeme) -> bool:
+    """`huy chot K2`, `huy 2 cai A12`; politeness words stay out: `Huy ơi, A12 còn không?`
+    talks to Huy."""
+    return _is_order_word(lexeme) or _is_quantity(lexeme) or _is_code_marker(lexeme)
+
+
+def _leads_comment(lexemes: list[Lexeme], at: int) -> bool:
+    """Nothing but politeness words before `at` (`em huy chot K2`, `shop ơi huy chot K2`)."""
+    before = at - 1
+    while before >= 0 and _is_particle(lexemes[before]):  # backwards: stops at the first word
+        before -= 1
+    return before < 0
+
+
+def _is_quantity(lexeme: Lexeme) -> bool:
+    """A number, or a quantity word that is not also a keyword (`bo`: `bỏ` and `bộ`)."""
+    if lexeme.kind == NUMBER:
+        return True
+    meaning = lexeme.meaning
+    return (
+        lexeme.kind == WORD
+        and meaning is not None
+        and meaning.quantity
+        and not (meaning.order or meaning.cancel)
+    )
+
+
+def _is_particle(lexeme: Lexeme) -> bool:
+    return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.particle
+
+
+def _is_order_word(lexeme: Lexeme) -> bool:
+    return lexeme.kind == WORD and lexeme.meaning is not None and lexeme.meaning.order
+
+
+def _number_value(digits: str) -> int:
+    """The value of a run of digits, or -1 (never a quantity) when it has other scripts'
+    digits (`٣`, `５`) or more than MAX_NUMBER_DIGITS of them, leading zeros aside."""
+    significant = digits.lstrip("0")
+    if not digits.isascii() or len(significant) > MAX_NUMBER_DIGITS:
+        return -1
+    return int(significant) if significant else 0
 
 
 def _only_label(lexeme: Lexeme) -> bool:

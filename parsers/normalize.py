@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Characters dropped outright, without leaving a separator, so that an emoji typed inside a
-# code (`A1😍2`) does not split it: emoji and other symbols, their modifiers and joiners,
-# quotes and brackets.
+# Emoji and other symbols, their modifiers, quotes and brackets: dropped, and each run of them
+# separates the tokens on either side exactly as one space does (`chốt❤️K2` is `chốt K2`,
+# `A1😍2` is `A1 2`), so an emoji never joins two words nor hides a keyword, a code or a number.
+# A run takes one space on either side with it (`a 😍 12` is `a 12`, still A12): an emoji put
+# next to a space changes nothing.
 _DROP_CATEGORIES = frozenset({"So", "Sk", "Cs", "Co", "Me", "Ps", "Pe", "Pi", "Pf"})
-_DROP_EXTRA = "\"'<>\u200d\u200c\u2060"
+_DROP_EXTRA = "\"'<>"
+# Invisible joiners are not emoji: inside an emoji sequence (👨‍👩‍👧) they go with it, typed
+# inside a word (copied text) they must not split it. Removed outright, before anything else.
+_INVISIBLE_JOINERS = str.maketrans("", "", "\u200d\u200c\u2060")
+# Where a run was, until its spaces are settled: a private-use character, itself dropped, so
+# none is left in the text but the ones put there.
+_RUN = "\ue000"
 
 
 def _drop_ranges() -> str:
@@ -37,8 +45,21 @@ def _drop_ranges() -> str:
     )
 
 
-_DROP_RE = re.compile(f"[{_drop_ranges()}]+")
-_ASCII_DROP = str.maketrans("", "", "\"'`^()[]{}<>")
+_DROP_RUNS_RE = re.compile(f"[{_drop_ranges()}]+")
+# Every dropped character is one of these (a test checks it): all but ASCII letters and digits,
+# Latin letters and combining marks. A small class the regex engine checks fast, where the
+# dropped ones are hundreds of ranges: a comment without any (most) skips the slow scan.
+MAYBE_DROPPED_RE = re.compile(
+    "[\"'`^()\\[\\]{}<>\x80-\xbf\u0250-\u02ff\u0370-\u1dff\u1f00-\U0010ffff]"
+)
+_ASCII_RUN_MARKS = str.maketrans(dict.fromkeys("\"'`^()[]{}<>", _RUN))
+_RUNS_RE = re.compile(f"{_RUN}+")
+
+
+def _runs_to_spaces(text: str) -> str:
+    """Each run (marked `_RUN`), with one space on either side, becomes one space. Plain
+    string replacements: linear, and cheaper than a pattern looking around every space."""
+    return _RUNS_RE.sub(" ", text.replace(" " + _RUN, _RUN).replace(_RUN + " ", _RUN))
 
 
 def _strip_table() -> dict[int, str]:
@@ -58,10 +79,17 @@ _STRIP = _strip_table()
 
 
 def normalize(text: str) -> str:
-    """NFC, lower case, emoji/quotes/brackets dropped. Idempotent."""
+    """NFC, lower case; emoji, quotes and brackets become separators. Idempotent."""
     if text.isascii():
-        return text.translate(_ASCII_DROP).lower()
-    text = _DROP_RE.sub("", unicodedata.normalize("NFC", text))
+        text = text.translate(_ASCII_RUN_MARKS)
+        return (_runs_to_spaces(text) if _RUN in text else text).lower()
+    text = unicodedata.normalize("NFC", text)
+    if MAYBE_DROPPED_RE.search(text):
+        if "\u200d" in text or "\u200c" in text or "\u2060" in text:
+            text = text.translate(_INVISIBLE_JOINERS)
+        text, runs = _DROP_RUNS_RE.subn(_RUN, text)
+        if runs:
+            text = _runs_to_spaces(text)
     return unicodedata.normalize("NFC", text.lower())
 
 

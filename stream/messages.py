@@ -79,6 +79,7 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_LIVESTREAM = "unknown_livestream"
     INVALID_COMMAND = "invalid_command"  # a staff command that is not JSON or not a Command
     STORE_REFUSED = "store_refused"  # a command the store refused for good (damaged state)
+    UNPARSEABLE_COMMENT = "unparseable_comment"  # the parser failed, or gave what the store refuses
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -25,7 +25,8 @@ from pydantic import ValidationError
 from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
-from orders.events import CommentEvent
+from orders.events import CommentEvent, event_problem
+from orders.shop.customers import commenter_field, draft_warnings
 from orders.store import Applied, StoreBusy, StoreContended
 from parsers import Grammar, compile_grammar
 from parsers.models import ParseResult
@@ -307,17 +308,46 @@ class CommentPipeline:
                 )
                 self._dead(record, "shop_mismatch", detail, outgoing)
                 continue
-            result = grammar.parse(comment.text, comment.id)
-            intents[result.intent] += 1
-            statuses.update(item.status for item in result.items)
-            group.comments.append(comment)
-            group.events.append(comment_event(comment, result, record.offset, record.partition))
+            event = self._parsed(record, comment, grammar, outgoing, intents, statuses)
+            if event is not None:
+                group.comments.append(comment)
+                group.events.append(event)
         # counted once per batch: a labelled counter's inc costs more than a parse step
         for intent, count in intents.items():
             metrics.PARSED.labels(intent).inc(count)
         for status, count in statuses.items():
             metrics.ITEMS.labels(status).inc(count)
         return group if group.events else None
+
+    def _parsed(
+        self,
+        record: Record,
+        comment: Comment,
+        grammar: Grammar,
+        outgoing: list[tuple[str, bytes | None, bytes]],
+        intents: Counter[str],
+        statuses: Counter[str],
+    ) -> CommentEvent | None:
+        """The comment's event, or None once it is a dead letter (parsed ones are counted in
+        `intents` and `statuses`, for the metrics). No comment may stop its
+        batch: a parser failure raised here crashes the comment agent (faust acks the batch,
+        and the worker stays in the group applying nothing), and an event the store refuses
+        refuses the whole batch and stops the worker, again at every restart."""
+        try:
+            event = _event(record, comment, grammar)
+        except Exception as exc:  # any parser bug, caught per comment
+            log.warning("the parser failed on comment %r", comment.id, exc_info=True)
+            detail = f"the parser failed: {type(exc).__name__}: {exc}"[:500]
+            self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
+            return None
+        intents[event.intent] += 1
+        statuses.update(item.status for item in event.items)
+        problem = event_problem(event)
+        if problem is not None:
+            detail = f"the parse is not what the order book accepts: {problem}"[:500]
+            self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
+            return None
+        return event
 
     # -- applying -----------------------------------------------------------------------
 
@@ -353,7 +383,7 @@ class CommentPipeline:
         flags = await self._customer_flags(shop_id, published)
         for draft in published:
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
-            warnings = customer_warnings(draft, flags)
+            warnings = draft_warnings(draft, flags)
             if warnings:
                 metrics.FLAGGED_DRAFT_EVENTS.inc()
             value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now, warnings)
@@ -365,7 +395,7 @@ class CommentPipeline:
         """What the shop knows of these customers (returned orders, blacklist): one read."""
         if self.flags is None or not drafts:
             return {}
-        users = sorted({_user_key(d["customer"]) for d in drafts})
+        users = sorted({commenter_field(d["customer"]) for d in drafts})
         phones = sorted({d["customer"]["phone"] for d in drafts if d["customer"].get("phone")})
         flags = self.flags
         return await self.backoff.call(
@@ -399,28 +429,9 @@ def dead_letter(
     return topic, record.key, letter.to_json()
 
 
-def _user_key(customer: dict[str, Any]) -> str:
-    return f"{customer['platform']}:{customer['user_id']}"
-
-
-def customer_warnings(draft: dict[str, Any], flags: dict[str, Any]) -> list[dict[str, Any]]:
-    """Warnings shown on a draft (bom hàng): the customer returned orders before, or is on
-    the shop's blacklist. Their comments still make drafts: flagged, never dropped."""
-    customer = draft["customer"]
-    found = [flags.get(_user_key(customer))]
-    if customer.get("phone"):
-        found.append(flags.get(f"phone:{customer['phone']}"))
-    returned = max((f.get("returned", 0) for f in found if f), default=0)
-    blacklisted = any(f.get("blacklisted") for f in found if f)
-    warnings: list[dict[str, Any]] = []
-    if returned:
-        warnings.append({"code": "returned_orders", "count": returned,
-                         "vi": f"Khách đã trả lại {returned} đơn (bom hàng)",
-                         "en": f"The customer returned {returned} orders before"})  # fmt: skip
-    if blacklisted:
-        warnings.append({"code": "blacklisted", "vi": "Khách trong danh sách đen",
-                         "en": "The customer is on the shop's blacklist"})  # fmt: skip
-    return warnings
+def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
+    return comment_event(comment, grammar.parse(comment.text, comment.id), record.offset,
+                         record.partition)  # fmt: skip
 
 
 def comment_event(

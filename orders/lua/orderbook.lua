@@ -608,7 +608,10 @@ local function is_word(v) return is_text(v) and not string.find(v, '[%z\1-\31]')
 local function item_problem(it)
   if type(it) ~= 'table' then return 'an item is not an array' end
   if not is_word(it[1]) then return 'an item code is empty or has control characters' end
-  if not is_int(it[2]) or it[2] < 1 then return 'an item quantity is not a positive integer' end
+  -- up to MAX_COUNT (1e9), as orders/events.py: doubles stay exact and '%d' stays in range
+  if not is_int(it[2]) or it[2] < 1 or it[2] > 1000000000 then
+    return 'an item quantity is not a positive integer up to 1e9'
+  end
   if type(it[3]) ~= 'table' then return 'item attributes are not an object' end
   for k, v in pairs(it[3]) do
     if not is_word(k) or not is_word(v) then return 'item attributes are not plain text' end
@@ -891,6 +894,9 @@ local function op_problem(op)
   if not is_count(op.seq) then return 'seq is not a positive integer' end
   if not is_text(op.at) then return 'no at' end
   if not is_text(op.staff) then return 'no staff' end
+  if op.expect ~= nil and op.expect ~= NULL and type(op.expect) ~= 'string' then
+    return 'expect is not text'
+  end
   return op_fields_problem(op.type, op)
 end
 
@@ -1171,7 +1177,10 @@ local function command(keys, args)
     remember(cid, 'refused', seq, reasons)
     return { 'refused', reasons, with_places(view), {}, 0 }
   end
-  if op.type == 'finalise' and op.expect ~= resolve_view(view) then
+  -- `expect` (required by finalise, optional for the rest): the draft exactly as the caller
+  -- checked it, places counted now (DraftStore.draft_raw); anything else is stale, and
+  -- nothing is done or kept.
+  if op.expect ~= nil and op.expect ~= NULL and op.expect ~= resolve_view(view) then
     return { 'stale', '[]', with_places(view), {}, 0 }
   end
   local problems = command_problems(d, op)

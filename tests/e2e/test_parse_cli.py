@@ -112,6 +112,23 @@ def test_many_lines_keep_input_order() -> None:
     assert got == expected_for(comments)
 
 
+def test_a_hostile_comment_loses_no_comment_after_it() -> None:
+    # issue 13: a run of more than 4,300 digits made the grammar raise, and `chotdon parse`
+    # died there, losing every comment after it
+    hostile = [
+        {"id": "h1", "text": "MP10 x" + "9" * 5_000},
+        {"id": "h2", "text": "9" * 20_000},
+        {"id": "h3", "text": "K2 sl 99999999999999999999"},
+        {"id": "h4", "text": "a1" * 5_000},
+    ]
+    comments = [COMMENTS[0], *hostile, *COMMENTS[1:]]
+    done = run(lines_of(comments))
+    assert done.returncode == 0, done.stderr
+    got = outputs(done.stdout)
+    assert got == expected_for(comments)
+    assert [item["qty"] for result in got[1:4] for item in result["items"]] == [1, 1]
+
+
 def test_empty_input_gives_no_output() -> None:
     done = run("")
     assert done.returncode == 0, done.stderr

@@ -335,6 +335,42 @@ async def test_bad_records_become_dead_letters_and_the_rest_is_applied(
     assert [line["code"] for d in drafts for line in d["lines"]] == ["K2", "MP10", "A12"]
 
 
+async def test_hostile_comments_stop_no_batch_and_the_comments_around_them_are_applied(
+    live: Settings, workers: WorkerFactory
+) -> None:
+    """Issue 13, in the worker: a comment with more digits than `int()` converts made the
+    parser raise, and the agent lost its whole batch (faust acks on exceptions); a quantity
+    beyond 64 bits made the store refuse the batch and stop the worker, at every restart
+    again. Such comments now parse safely, and every comment around them is applied."""
+    livestream = unique("int-hostile")
+    shop = shop_with(DEMO_SHOP)
+    await register(live, shop, livestream)
+    texts = [
+        "K2 1",
+        "MP10 x" + "9" * 5_000,  # an order of MP10; the run of digits is no quantity
+        "chốt A12 M đỏ sl 99999999999999999999",
+        "a1" * 5_000,  # one glued token of 10,000 runs: chatter
+        "hủy x " * 3_000,
+        "A12 L đen 2",
+    ]
+    comments = [
+        comment(f"h{n}", f"u{n}", text, at(n), livestream_id=livestream)
+        for n, text in enumerate(texts)
+    ]
+    worker = workers()
+    sent = await produce(live, comments)
+    await wait_applied(live, SHOP, livestream, sent[-1][1], watch=[worker])
+    assert worker.alive
+    drafts = await store_drafts(live, SHOP, livestream)
+    model = model_drafts(comments, shop, livestream)
+    assert drafts == model, first_difference(drafts, model)
+    lines = [(d["customer"]["user_id"], line["code"], line["qty"]) for d in drafts
+             for line in d["lines"]]  # fmt: skip
+    assert lines == [("u0", "K2", 1), ("u1", "MP10", 1), ("u2", "A12", 1), ("u5", "A12", 2)]
+    letters = await read_topic(live, live.topics.dead_letters)
+    assert letters == [], [DeadLetter.from_json(r.value).detail for r in letters]
+
+
 # --------------------------------------------------------------------------- Redis unreachable
 
 

@@ -47,6 +47,8 @@ def _book() -> OrderBook:
         {"created_at": ""},
         {"intent": "buy"},
         {"items": (ParsedItem("MP10", qty=0),)},
+        {"items": (ParsedItem("MP10", qty=1_000_000_001),)},  # beyond MAX_COUNT
+        {"items": (ParsedItem("MP10", qty=10**20),)},  # would not even encode (64-bit)
         {"items": (ParsedItem("MP10", status="unknown"),)},  # type: ignore[arg-type]
         {"items": (ParsedItem("", qty=1),)},
         {"items": (ParsedItem("A\x1f12"),)},

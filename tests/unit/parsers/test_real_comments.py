@@ -3,8 +3,8 @@
 ../shared/data/comments/ holds two CSVs of real social-media comments (ViLexNorm, evaluation
 only): `original` is the comment as typed (teencode, no diacritics, emoticons), `normalized` the
 same comment rewritten by a person in standard Vietnamese. None of them is an order for the sample
-shop, so fewer than 1% may be read as `order`, and fewer than 1% as `cancel` (destructive intent
-needs clear words).
+shop: at most 0.2% may be read as `order` (issue 13: a comment read as an order reserves stock
+and takes a number), and fewer than 1% as `cancel` (destructive intent needs clear words).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from parse_expect import REPO_ROOT
 COMMENTS_DIR = REPO_ROOT.parent / "shared" / "data" / "comments"
 FILES = ["vilexnorm_test.csv", "vilexnorm_shopping_related_subset.csv"]
 COLUMNS = ["original", "normalized"]
-MAX_RATE = 0.01
+MAX_RATE = {"order": 0.002, "cancel": 0.01}  # order: at most; cancel: below
 
 pytestmark = pytest.mark.skipif(
     not COMMENTS_DIR.is_dir(), reason=f"shared comment data not found at {COMMENTS_DIR}"
@@ -59,7 +59,9 @@ def test_real_comments_are_rarely_read_as_orders_or_cancels(
     print(f"{name} [{column}]: {len(found)}/{len(comments)} read as {intent} ({rate:.2%})")
     for line in found:
         print(line)
-    assert rate < MAX_RATE, (
+    limit = MAX_RATE[intent]
+    within = rate <= limit if intent == "order" else rate < limit
+    assert within, (
         f"{name} [{column}]: {len(found)} of {len(comments)} comments ({rate:.2%}) read as "
-        f"{intent}, limit {MAX_RATE:.0%}:\n" + "\n".join(found)
+        f"{intent}, limit {limit:.1%}:\n" + "\n".join(found)
     )

@@ -6,6 +6,7 @@ each with the sentence of the spec it illustrates.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
@@ -84,9 +85,14 @@ NORMALISATION: list[tuple[str, Expected]] = [
     ("V5 M 2 bo", order(item("V5", 2, MATCHED, size="M"))),
     ("A12 M đỏ 2 bo", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
     ("bo A12", cancel(item("A12", 1, NEEDS))),
-    # "Emoji, quotes and brackets are dropped."
+    # "Emoji, quotes and brackets are dropped, and each separates the tokens on either side as
+    # a space does (`chốt❤️K2` reads as `chốt K2`, never `chốtk2`)."
     ('"A12" (M) [đỏ] 😍', order(item("A12", 1, MATCHED, size="M", color="đỏ"))),
     ("“MP10” x2 🔥🔥", order(item("MP10", 2, MATCHED))),
+    ("chốt❤️K2", order(item("K2", 1, MATCHED))),
+    ('chốt"K2"', order(item("K2", 1, MATCHED))),
+    ("chốt(K2)x2", order(item("K2", 2, MATCHED))),
+    ("A(12)", order(item("A12", 1, NEEDS))),  # as `a 12`: "written apart with one space"
     # "Every other punctuation mark and line break separates tokens (`, ; : + / _ - .`)"
     ("A12,M,đỏ,2", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
     ("A12;M;đỏ;2", order(item("A12", 2, MATCHED, size="M", color="đỏ"))),
@@ -127,6 +133,30 @@ def test_normalize_lowers_composes_and_drops_emoji_quotes_brackets() -> None:
     assert "😍" not in text and '"' not in text and "(" not in text and ")" not in text
     assert "chốt" in text and "a12" in text and "m" in text
     assert normalize("Cho\u0302\u0301t") == "chốt"  # NFD input comes out NFC
+    # each run of them, with the spaces around it, is one space: never a join
+    assert normalize("chốt❤️K2") == "chốt k2"
+    assert normalize("A12 😍 🔥 M") == "a12 m"
+    assert normalize('chot"k2"') == normalize('chốt"k2"').replace("ố", "o") == "chot k2 "
+
+
+def test_every_emoji_symbol_quote_and_bracket_separates_two_letters() -> None:
+    # "Emoji, quotes and brackets are dropped, and each separates the tokens on either side as
+    # a space does": every character of those Unicode categories (and the variation selectors
+    # that give emoji their look), one by one, between two letters
+    categories = {"So", "Sk", "Cs", "Co", "Me", "Ps", "Pe", "Pi", "Pf"}
+    symbols = [
+        chr(code)
+        for code in [*range(0x20000), *range(0xE0000, 0xE01F0)]
+        if unicodedata.category(chr(code)) in categories
+        or 0xFE00 <= code <= 0xFE0F
+        or code >= 0xE0000
+    ]
+    # (a few musical symbols decompose under NFC into a symbol and a combining mark: left out)
+    symbols = [symbol for symbol in symbols if unicodedata.is_normalized("NFC", symbol)]
+    assert len(symbols) > 9_000
+    joined = [symbol for symbol in [*symbols, '"', "'", "<", ">"]
+              if normalize(f"a{symbol}b") != "a b"]  # fmt: skip
+    assert joined == [], [f"U+{ord(symbol):04X}" for symbol in joined[:20]]
 
 
 def test_strip_diacritics_examples() -> None:

@@ -184,6 +184,7 @@ def test_dead_letter_reasons_are_short_codes() -> None:
         "unknown_livestream",
         "invalid_command",
         "store_refused",
+        "unparseable_comment",
     ]
     with pytest.raises(ValidationError):
         DeadLetter.of_record(
