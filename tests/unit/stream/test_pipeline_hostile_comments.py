@@ -11,7 +11,7 @@ and the batch must be handled to the end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,14 +57,18 @@ class BookStore:
         return Info(SHOP.shop.id, 1, SHOP.model_dump_json().encode())
 
     async def apply_batch(
-        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+        self,
+        shop_id: str,
+        livestream_id: str,
+        events: Sequence[CommentEvent],
+        expected: Mapping[int, int] | None = None,
     ) -> Applied:
         encode_events(events)  # raises where DraftStore could not send the batch
         seq_before = self.book.last_seq
         changed = self.book.apply(events)
         self.applied.extend(event.comment_id for event in events)
-        raw = [orjson.dumps(draft) for draft in changed]
-        return Applied(raw, [False] * len(raw), [], self.book.last_seq - seq_before)
+        raw = [(orjson.dumps(draft), []) for draft in changed]  # places already numbers
+        return Applied(raw, [], self.book.last_seq - seq_before, dict(self.book.watermarks))
 
 
 def _book() -> OrderBook:
