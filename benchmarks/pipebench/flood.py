@@ -20,7 +20,7 @@ from typing import Any
 
 from config.settings import Settings
 from pipebench.config import SHOP_ID, Knobs, WorkerSpec
-from pipebench.latency import CommentKey, collect_events, fresh_topics, quantile
+from pipebench.latency import CommentKey, cdf_points, collect_events, fresh_topics, quantile
 from pipebench.runs import bench_shop, code_version, delete_topics, reset_redis, start_worker
 
 PLACEHOLDER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -239,9 +239,7 @@ async def flood_run(
             }
             for name, values in latencies.items()
         },
-        "latency_samples": {
-            name: sorted(round(v, 4) for v in values) for name, values in latencies.items()
-        },
+        "latency_samples": {name: cdf_points(values) for name, values in latencies.items()},
         "lag_series": [(round(t - start, 2), produced, n) for t, produced, n in lag],
         "exactly_once": all(same),
         "livestreams_equal": sum(same),
