@@ -167,9 +167,7 @@ def _dashboard(settings: Settings, console: Any, shop_id: str, livestream: str) 
     """Demo accounts, then the dashboard in the foreground until Ctrl-C (the worker runs on)."""
     import secrets
 
-    import uvicorn
-
-    from web.app import create_app
+    from web.app import serve
 
     password = os.environ.get("CHOTDON_DEMO_PASSWORD") or secrets.token_urlsafe(9)
     asyncio.run(_demo_accounts(settings, shop_id, password))
@@ -180,8 +178,7 @@ def _dashboard(settings: Settings, console: Any, shop_id: str, livestream: str) 
         f"(sales), password [bold]{password}[/]\n"
         "   (the worker keeps running: comments and commands still flow; Ctrl-C stops both)"
     )
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_level="warning", access_log=False, server_header=False)  # fmt: skip
+    serve(settings, settings.http_host, settings.http_port, log_level="warning")
 
 
 async def _demo_accounts(settings: Settings, shop_id: str, password: str) -> None:

@@ -27,13 +27,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from web.app import create_app
+    from web.app import serve
 
     settings = load_settings()
-    app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.http_host, port=args.port or settings.http_port,
-                log_level="info", access_log=False, proxy_headers=False,
-                server_header=False)  # fmt: skip
+    serve(settings, args.host or settings.http_host, args.port or settings.http_port)
     return 0

@@ -11,7 +11,8 @@ Everything but /healthz and the login answers only a caller who says who they ar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,29 @@ def create_app(settings: Settings) -> FastAPI:
     _add_health(app)
     _add_docs(app)
     return app
+
+
+def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> None:
+    """Serve until Ctrl-C or SIGTERM, then return: uvicorn would raise the signal again once
+    stopped, turning a normal stop into a KeyboardInterrupt and a traceback."""
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level,
+                            access_log=False, proxy_headers=False, server_header=False)  # fmt: skip
+    Server(config).run()
 
 
 def _add_health(app: FastAPI) -> None:

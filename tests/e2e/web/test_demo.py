@@ -64,6 +64,8 @@ def test_the_demo_ends_with_a_dashboard_one_can_log_in_to(live: Settings, stack:
             assert board.status_code == 200 and livestream in board.text
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
+        rest = demo.stdout.read().decode(errors="replace")
+        assert "Traceback" not in rest, rest[-2000:]  # Ctrl-C is a normal end, not a crash
     finally:
         if demo.poll() is None:
             demo.kill()
