@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from config.shop import Product, ShopConfig
+from orders.connection import redis_client
 from orders.events import CommentEvent, validate_events, validate_op
 from orders.model import DraftCommandResult, Json, ReasonTuple
 
@@ -142,7 +143,7 @@ class DraftStore:
     @asynccontextmanager
     async def connect(cls, url: str) -> AsyncIterator[DraftStore]:
         """A store on its own client, closed on exit (for one-shot CLI commands)."""
-        client = Redis.from_url(url)
+        client = redis_client(url)
         try:
             yield cls(client)
         finally:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import redis.asyncio
 
 from config.settings import Settings
+from orders.connection import redis_client
 from orders.store import DraftStore
 from stream import metrics
 from stream.batching import take_batches
@@ -82,7 +82,7 @@ def create_app(
         await asyncio.gather(*futures)
 
     async def comment_agent(stream: Any) -> None:
-        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        client = redis_client(settings.redis, socket_timeout=10)
         store = DraftStore(client)
         backoff = Backoff()
         await backoff.call("loading the Redis functions", store.load_functions)
@@ -123,7 +123,7 @@ def create_app(
         from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
 
-        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        client = redis_client(settings.redis, socket_timeout=10)
         drafts = DraftStore(client)
         backoff = Backoff()
         await backoff.call("loading the Redis functions", drafts.load_functions)
@@ -135,7 +135,7 @@ def create_app(
         from orders.shop.store import ShopStore
         from stream.automation import AutomationProcessor
 
-        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        client = redis_client(settings.redis, socket_timeout=10)
         processor = AutomationProcessor(ShopStore(client), publish, settings.topics)
         backoff = Backoff()
 

@@ -65,8 +65,8 @@ def codes(result: ShopResult) -> list[str]:
 
 
 @pytest.fixture
-async def store(redis_client: redis.asyncio.Redis) -> ShopStore:
-    return ShopStore(redis_client)
+async def store(client: redis.asyncio.Redis) -> ShopStore:
+    return ShopStore(client)
 
 
 async def put(store: ShopStore, *orders: Json) -> list[Json]:
@@ -191,10 +191,10 @@ async def test_refusals_are_stored_too(store: ShopStore) -> None:
 
 
 async def test_the_shop_of_an_order_is_found_through_its_livestream(
-    store: ShopStore, redis_client: redis.asyncio.Redis
+    store: ShopStore, client: redis.asyncio.Redis
 ) -> None:
     await put(store, an_order("live-7", 1))
-    await redis_client.hset(registry_key("live-7"), "shop_id", SHOP)
+    await client.hset(registry_key("live-7"), "shop_id", SHOP)
     result = await store.change_status(change("c1", ["live-7-1"], "confirmed", shop=None), WF)
     assert result.status == "applied"
     unknown = await store.change_status(change("c2", ["nolive-1"], "confirmed", shop=None), WF)
@@ -540,10 +540,10 @@ class RacedStore(ShopStore):
 
 
 async def test_a_lost_race_is_retried_on_fresh_data(
-    store: ShopStore, redis_client: redis.asyncio.Redis
+    store: ShopStore, client: redis.asyncio.Redis
 ) -> None:
     await put(store, an_order("L1", 1))
-    raced = RacedStore(redis_client, store, change("rival", ["L1-1"], "cancelled"))
+    raced = RacedStore(client, store, change("rival", ["L1-1"], "cancelled"))
     result = await raced.change_status(change("mine", ["L1-1"], "confirmed"), WF)
     assert raced.attempts == 1  # the retry saw the cancel and refused before any write
     assert codes(result) == ["illegal_transition"]

@@ -23,6 +23,7 @@ from orders.commands import (
     Outcome,
     Reason,
 )
+from orders.connection import redis_client
 from orders.model import Json
 from orders.reasons import reason
 from orders.shop.customers import (
@@ -275,7 +276,7 @@ class StoreBase:
     @asynccontextmanager
     async def connect(cls, url: str) -> AsyncIterator[Self]:
         """A store on its own client, closed on exit (for one-shot CLI commands)."""
-        client = Redis.from_url(url)
+        client = redis_client(url)
         try:
             yield cls(client)
         finally:
