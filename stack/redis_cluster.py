@@ -21,9 +21,19 @@ from pathlib import Path
 
 from rich.console import Console
 
+from config.settings import Settings, cluster_nodes
 from stack.common import POLL, StackError, last_lines, step
 from stack.installs import redis_server_binary
-from stack.processes import alive, checked, our_pid, port_in_use, read_pid, spawn, stop_processes
+from stack.processes import (
+    alive,
+    checked,
+    is_local,
+    our_pid,
+    port_in_use,
+    read_pid,
+    spawn,
+    stop_processes,
+)
 from stack.redis_server import redis_ping
 
 CLUSTER_SIZE = 6  # three masters, each with one replica
@@ -33,6 +43,7 @@ CLUSTER_START_TIMEOUT = 60.0
 NODE_TIMEOUT_MS = 2000
 
 
+DEFAULT_CLUSTER_PORT = 7000  # `chotdon stack up --redis-cluster`: nodes on 7000-7005
 BUS_PORT_OFFSET = 10000  # a node also listens on port + 10000 for the cluster bus
 
 
@@ -253,3 +264,37 @@ def _serves(ranges: Sequence[str], slot: int) -> bool:
         if int(start) <= slot <= int(end or start):
             return True
     return False
+
+
+def cluster_root(stack_dir: Path) -> Path:
+    return stack_dir.expanduser().resolve() / "redis-cluster"
+
+
+def cluster_of(settings: Settings) -> LocalRedisCluster:
+    """The local cluster a `redis+cluster://` CHOTDON_REDIS names: its six nodes if it lists
+    six, else six consecutive ports from its first node's."""
+    nodes = cluster_nodes(settings.redis)
+    for host, _port in nodes:
+        if not is_local(host):
+            raise StackError(
+                f"CHOTDON_REDIS={settings.redis} is not on this machine; `chotdon stack` runs a "
+                "local Redis Cluster only"
+            )
+    ports = [port for _, port in nodes]
+    if len(ports) != CLUSTER_SIZE:
+        ports = [ports[0] + n for n in range(CLUSTER_SIZE)]
+    return LocalRedisCluster.at(cluster_root(settings.stack_dir), ports, nodes[0][0])
+
+
+def cluster_url(first_port: int = DEFAULT_CLUSTER_PORT, host: str = "127.0.0.1") -> str:
+    return "redis+cluster://" + ",".join(f"{host}:{first_port + n}" for n in range(CLUSTER_SIZE))
+
+
+def clusters_started_in(stack_dir: Path) -> LocalRedisCluster | None:
+    """The cluster whose node folders are in the stack dir, whatever the settings say now
+    (what `stack down` stops)."""
+    root = cluster_root(stack_dir)
+    ports = sorted(int(p.name) for p in root.glob("*") if p.is_dir() and p.name.isdigit())
+    if len(ports) != CLUSTER_SIZE:
+        return None
+    return LocalRedisCluster.at(root, ports)
