@@ -34,6 +34,7 @@ __all__ = [
     "encode_products",
     "livestream_prefix",
     "registry_key",
+    "transient_reply",
 ]
 
 RepeatRule = Literal["ignore", "add"]
@@ -58,12 +59,21 @@ class StoreContended(StoreBusy):
 
 
 # Error-reply prefixes of a server that cannot serve now but will (redis.io "Error replies").
-_TRANSIENT = ("OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
+# MISCONF: Redis cannot write its append-only file (a full disk) and refuses every write until
+# it can; found by the fault suite (tests/faults), where it used to stop the worker for good.
+_TRANSIENT = (
+    "OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "MISCONF",
+)  # fmt: skip
+
+
+def transient_reply(exc: ResponseError) -> bool:
+    """Whether an error reply says Redis cannot take writes *for now* (worth retrying)."""
+    return str(exc).split(" ", 1)[0] in _TRANSIENT
 
 
 def _refusal(exc: ResponseError) -> StoreError:
     message = str(exc)
-    if message.split(" ", 1)[0] in _TRANSIENT:
+    if transient_reply(exc):
         return StoreBusy(message)
     return StoreError(message)
 
