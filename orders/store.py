@@ -8,9 +8,9 @@ batch is applied whole or not at all and a replayed batch changes nothing (ARCHI
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ __all__ = [
     "LivestreamInfo",
     "StoreBusy",
     "StoreError",
+    "WatermarkBehind",
     "encode_events",
     "encode_products",
     "livestream_prefix",
@@ -51,6 +52,12 @@ class StoreError(RuntimeError):
 class StoreBusy(StoreError):
     """Redis cannot take writes for now (out of memory, a read-only replica after a failover,
     busy with a script, loading its data); nothing was written. Worth retrying."""
+
+
+class WatermarkBehind(StoreError):
+    """The store's watermark of a partition is below what the caller knew it to be: Redis lost
+    recent writes (a restart from an fsync-everysec AOF, a failover to a lagging replica).
+    Nothing was written; the caller seeks back to the store's positions and applies again."""
 
 
 class StoreContended(StoreBusy):
@@ -75,6 +82,8 @@ def _refusal(exc: ResponseError) -> StoreError:
     message = str(exc)
     if transient_reply(exc):
         return StoreBusy(message)
+    if "chotdon: watermark went back" in message:
+        return WatermarkBehind(message)
     return StoreError(message)
 
 
@@ -96,6 +105,7 @@ class Applied:
     moved: list[bool]  # per changed draft: its only change is a waitlist place moving up
     raw_redelivered: list[bytes]  # current drafts changed by batches redelivered now
     created: int  # drafts this batch created (sequence numbers given)
+    watermarks: dict[int, int] = field(default_factory=dict)  # per partition, after the call
 
     @property
     def changed(self) -> list[Json]:
@@ -241,17 +251,35 @@ class DraftStore:
         return (await self.apply_batch(shop_id, livestream_id, events)).changed
 
     async def apply_batch(
-        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+        self,
+        shop_id: str,
+        livestream_id: str,
+        events: Sequence[CommentEvent],
+        expected: Mapping[int, int] | None = None,
     ) -> Applied:
         """Apply one batch atomically: the drafts it changed, the current drafts of the
-        customers of redelivered records (at or below the watermark), drafts created."""
+        customers of redelivered records (at or below the watermark), drafts created, the
+        partitions' watermarks after it.
+
+        `expected`: per partition, the watermark the caller knows the store reached; a store
+        below it lost writes, and the batch is refused with WatermarkBehind (nothing written).
+        """
         if not events:
             return Applied([], [], [], 0)
         validate_events(events)
         prefix = livestream_prefix(shop_id, livestream_id)
-        raw = await self._fcall("chotdon_apply", f"{prefix}:meta", encode_events(events))
-        changed, redelivered, created, moved = raw
-        return Applied(list(changed), [m == 1 for m in moved], list(redelivered), int(created))
+        args: list[bytes] = [encode_events(events)]
+        if expected:
+            args.append(orjson.dumps({str(p): wm for p, wm in expected.items()}))
+        raw = await self._fcall("chotdon_apply", f"{prefix}:meta", *args)
+        changed, redelivered, created, moved, marks = raw
+        return Applied(
+            list(changed),
+            [m == 1 for m in moved],
+            list(redelivered),
+            int(created),
+            {int(marks[i]): int(marks[i + 1]) for i in range(0, len(marks), 2)},
+        )
 
     async def apply_draft_command(
         self, shop_id: str, livestream_id: str, command_id: str, op: Json
@@ -333,6 +361,47 @@ class DraftStore:
     async def unattributed(self, shop_id: str, livestream_id: str) -> list[Json]:
         prefix = livestream_prefix(shop_id, livestream_id)
         return [orjson.loads(v) for v in await self._redis.lrange(f"{prefix}:unattr", 0, -1)]
+
+    async def shops_of(self, livestream_ids: Sequence[str]) -> dict[str, str]:
+        """The shop of each of these livestreams that is registered: one pipelined read."""
+        if not livestream_ids:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for livestream_id in livestream_ids:
+            pipe.hget(registry_key(livestream_id), "shop_id")
+        owners = await pipe.execute()
+        return {
+            live: _text(owner)
+            for live, owner in zip(livestream_ids, owners, strict=True)
+            if owner is not None
+        }
+
+    async def livestreams(self) -> dict[str, str]:
+        """Every registered livestream and its shop (the registry keys)."""
+        keys = [_text(k) async for k in self._redis.scan_iter(match=registry_key("*"), count=500)]
+        prefix = len(registry_key(""))
+        return await self.shops_of([key[prefix:] for key in keys])
+
+    async def watermarks(
+        self, livestreams: Mapping[str, str], partitions: Sequence[int]
+    ) -> dict[str, dict[int, int]]:
+        """Per livestream (id -> shop), the offset watermark of each of these partitions it has
+        one for (the last offset of it applied): one pipelined read."""
+        if not livestreams or not partitions:
+            return {}
+        fields = [f"wm.{p}" for p in partitions]
+        pipe = self._redis.pipeline(transaction=False)
+        for livestream_id, shop_id in livestreams.items():
+            pipe.hmget(f"{livestream_prefix(shop_id, livestream_id)}:meta", fields)
+        rows = await pipe.execute()
+        marks: dict[str, dict[int, int]] = {}
+        for livestream_id, row in zip(livestreams, rows, strict=True):
+            found = {
+                p: int(_text(v)) for p, v in zip(partitions, row, strict=True) if v is not None
+            }
+            if found:
+                marks[livestream_id] = found
+        return marks
 
     async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
         """(highest offset watermark over the livestream's partitions, last sequence number)."""

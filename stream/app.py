@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
@@ -16,9 +15,9 @@ import faust
 from config.settings import Settings
 from orders.connection import redis_client
 from orders.store import DraftStore
-from stream import metrics
 from stream.batching import take_batches
-from stream.pipeline import Backoff, CommentPipeline, Prepared, Record
+from stream.intake import CommentIntake
+from stream.pipeline import Backoff, Record
 
 log = logging.getLogger("chotdon.worker")
 EXIT_STORE_FAILURE = 70  # EX_SOFTWARE
@@ -89,44 +88,6 @@ def create_app(
         ]
         await asyncio.gather(*futures)
 
-    async def comment_agent(stream: Any) -> None:
-        client = redis_client(settings.redis, socket_timeout=10)
-        store = DraftStore(client)
-        backoff = Backoff()
-        await backoff.call("loading the Redis functions", store.load_functions)
-        from orders.shop.store import ShopStore
-
-        flags = ShopStore(client).customer_flags
-        pipeline = CommentPipeline(store, publish, settings.topics, backoff, flags)
-        consumer = app.consumer
-
-        async def commit_then_ack(prepared: Prepared, events: Sequence[Any]) -> None:
-            await pipeline.commit(prepared)
-            for event in events:
-                await stream.ack(event)
-            _observe_lag(consumer, events)
-
-        # While Redis applies batch N (on the other core), this loop parses batch N+1. At most
-        # one batch is in flight, and it is acked only after Redis and Kafka have it, in order.
-        in_flight: asyncio.Future[None] | None = None
-        try:
-            async for events in take_batches(stream, tuning.batch_size, tuning.batch_within):
-                records = [
-                    Record(m.topic, m.partition, m.offset, m.key, m.value)
-                    for m in (event.message for event in events)
-                ]
-                prepared = await pipeline.prepare(records)
-                if in_flight is not None:
-                    await in_flight
-                in_flight = asyncio.ensure_future(commit_then_ack(prepared, events))
-                in_flight.add_done_callback(_stop_on_store_failure)
-        finally:
-            if in_flight is not None and not in_flight.done():
-                # shutting down: let the last batch finish if Redis answers, else leave it
-                # unacknowledged for the next worker
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(in_flight, timeout=10)
-
     async def command_agent(stream: Any) -> None:
         from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
@@ -155,7 +116,18 @@ def create_app(
     # One actor each (concurrency=1): faust #606 commits past in-flight events otherwise, and
     # the records of one livestream, conversation or order must stay in order.
     if "comments" in agents:
-        app.agent(comments, concurrency=1, name="comment_agent")(comment_agent)
+        # Not a faust agent: faust's per-record path was the ceiling (stream/intake.py).
+        intake = CommentIntake(
+            settings,
+            publish,
+            batch_size=tuning.batch_size,
+            batch_within=tuning.batch_within,
+            session_timeout=tuning.session_timeout,
+            heartbeat_interval=tuning.heartbeat_interval,
+            stop_worker=_stop_worker,
+            declare=comments.maybe_declare,
+        )
+        app._extra_services.append(intake)  # type: ignore[arg-type]  # instances start too
     if "commands" in agents:
         commands = app.topic(settings.topics.order_commands, key_type=bytes, value_type=bytes,
                              internal=False)  # fmt: skip
@@ -190,6 +162,12 @@ async def _one_record_at_a_time(
             await asyncio.sleep(0)
 
 
+def _stop_worker(exc: BaseException) -> None:
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    failed.set_exception(exc)
+    _stop_on_store_failure(failed)
+
+
 def _stop_on_store_failure(done: asyncio.Future[None]) -> None:
     """A batch the store refused for good (not Redis being down: that is retried) must stop
     the worker at once and loudly: its batch stays unacknowledged, the group gives its
@@ -205,13 +183,3 @@ def _stop_on_store_failure(done: asyncio.Future[None]) -> None:
     for handler in logging.getLogger().handlers:
         handler.flush()
     os._exit(EXIT_STORE_FAILURE)
-
-
-def _observe_lag(consumer: Any, events: Sequence[Any]) -> None:
-    last: dict[Any, int] = {}
-    for event in events:
-        last[event.message.tp] = event.message.offset
-    for tp, offset in last.items():
-        highwater = consumer.highwater(tp)
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(0, highwater - offset - 1))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -83,8 +83,39 @@ class CommentStore(Protocol):
     async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None: ...
 
     async def apply_batch(
-        self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
+        self,
+        shop_id: str,
+        livestream_id: str,
+        events: Sequence[CommentEvent],
+        expected: Mapping[int, int] | None = None,
     ) -> Applied: ...
+
+
+class KnownWatermarks:
+    """Where the store is, as far as this worker knows: per livestream and partition, the
+    watermark it read when it was given the partition or set itself since. Each store call
+    sends what it knows for its partitions, and a store found behind it (Redis lost writes)
+    refuses the call instead of applying on top of the gap (orders.store.WatermarkBehind)."""
+
+    def __init__(self) -> None:
+        self._marks: dict[tuple[str, int], int] = {}
+
+    def expected(self, livestream_id: str, partitions: Iterable[int]) -> dict[int, int]:
+        found = {p: self._marks.get((livestream_id, p)) for p in partitions}
+        return {p: wm for p, wm in found.items() if wm is not None}
+
+    def update(self, livestream_id: str, marks: Mapping[int, int]) -> None:
+        for partition, mark in marks.items():
+            self._marks[livestream_id, partition] = mark
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions this worker no longer owns: others move their watermarks now."""
+        gone = set(partitions)
+        for key in [k for k in self._marks if k[1] in gone]:
+            del self._marks[key]
+
+    def of_partition(self, partition: int) -> dict[str, int]:
+        return {live: wm for (live, p), wm in self._marks.items() if p == partition}
 
 
 # Produce (topic, key, value) messages and return once Kafka acknowledged all of them.
@@ -166,12 +197,14 @@ class CommentPipeline:
         topics: Topics,
         backoff: Backoff | None = None,
         flags: CustomerFlags | None = None,
+        known: KnownWatermarks | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
         self.topics = topics
         self.backoff = backoff or Backoff()
         self.flags = flags
+        self.known = known
         self._grammars: dict[str, tuple[int, Grammar]] = {}
 
     async def handle(self, records: Sequence[Record]) -> None:
@@ -283,12 +316,18 @@ class CommentPipeline:
         self, group: Group, outgoing: list[tuple[str, bytes | None, bytes]]
     ) -> None:
         shop_id, livestream_id, events = group.shop_id, group.livestream_id, group.events
+        known = self.known
+        expected = (
+            None if known is None else known.expected(livestream_id, {e.partition for e in events})
+        )
         started = time.perf_counter()
         applied = await self.backoff.call(
             f"applying {len(events)} comments of livestream {livestream_id}",
-            lambda: self.store.apply_batch(shop_id, livestream_id, events),
+            lambda: self.store.apply_batch(shop_id, livestream_id, events, expected),
         )
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+        if known is not None:
+            known.update(livestream_id, applied.watermarks)
         metrics.DRAFTS_CREATED.inc(applied.created)
         key = livestream_id.encode()
         by_user: dict[str | None, list[str]] = {}

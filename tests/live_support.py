@@ -44,6 +44,7 @@ from orders.book import OrderBook
 from orders.events import CommentEvent
 from orders.store import DraftStore, livestream_prefix
 from parsers import compile_grammar
+from stream.intake import comment_group
 from stream.messages import Comment
 
 T = TypeVar("T")
@@ -267,11 +268,11 @@ async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
 
 
 async def committed_offsets(settings: Settings) -> dict[int, int]:
-    """The workers' consumer group: committed offset per partition of the comments topic."""
+    """The comment intake's consumer group: committed offset per partition of the comments topic."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(settings.app_id)
+        offsets = await admin.list_consumer_group_offsets(comment_group(settings.app_id))
     except GroupCoordinatorNotAvailableError:  # a fresh broker creates __consumer_offsets late
         return {}
     finally:
@@ -286,7 +287,9 @@ async def committed_offsets(settings: Settings) -> dict[int, int]:
 async def reset_group_to_earliest(settings: Settings) -> None:
     """What `kafka-consumer-groups --reset-offsets --to-earliest` does (the group is empty)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka, group_id=settings.app_id, enable_auto_commit=False
+        bootstrap_servers=settings.kafka,
+        group_id=comment_group(settings.app_id),
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
@@ -588,13 +591,13 @@ async def wait_all_applied(
 
 
 async def group_assignments(settings: Settings) -> dict[str, list[int]]:
-    """The workers' consumer group: partitions of the comments topic per member."""
+    """The comment intake's consumer group: partitions of the comments topic per member."""
     from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
     await admin.start()
     try:
-        (response,) = await admin.describe_consumer_groups([settings.app_id])
+        (response,) = await admin.describe_consumer_groups([comment_group(settings.app_id)])
     except GroupCoordinatorNotAvailableError:
         return {}
     finally:

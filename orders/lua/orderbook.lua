@@ -46,12 +46,14 @@ with names sorted, so a cancel naming some attributes is a plain substring searc
 
 Functions.
   FCALL chotdon_register 1 P:meta <shop> <livestream> <products JSON> <repeat> <config JSON>
-  FCALL chotdon_apply    1 P:meta <events JSON>
+  FCALL chotdon_apply    1 P:meta <events JSON> [<expected watermarks JSON {partition: offset}>]
   FCALL chotdon_command  1 P:meta <command id> <op JSON>
   FCALL chotdon_stop     1 P:meta
   FCALL_RO chotdon_customers 1 P:meta
 register returns the drafts it changed, by seq: an array of JSON objects. apply returns
-[changed drafts, redelivered drafts, drafts created, moved flags]: redelivered drafts are the
+[changed drafts, redelivered drafts, drafts created, moved flags, [partition, watermark, ...]
+after the call]; it refuses the whole batch when a partition's stored watermark is below the
+expected one given (see check_expected). Redelivered drafts are the
 current drafts that batches at or after the first redelivered offset changed (see
 redelivered_views); moved flags say, for each changed draft, whether its only change is a
 waitlist place moving up, which the agent does not publish (see orders/README.md).
@@ -742,6 +744,36 @@ local function watermarks(events)
   return wms, parts
 end
 
+-- A caller that knows where the store was (the intake: what it applied itself, or read at
+-- its partitions' assignment) says so; a store behind that lost writes (a restart from an
+-- fsync-everysec AOF, a failover to a lagging replica). Applying on top would skip the lost
+-- records for good, so the whole call is refused and the caller seeks back.
+local function check_expected(wms, raw)
+  if raw == nil or raw == '' then return end
+  local ok, expect = pcall(dec, raw)
+  if not ok or type(expect) ~= 'table' then fail('expected watermarks are not a JSON object') end
+  for key, want in pairs(expect) do
+    local p = tonumber(key)
+    if not p or not is_int(want) then fail('expected watermarks are not partition: offset') end
+    local have = wms[p]
+    if have == nil then have = tonumber(redis.call('HGET', K.meta, 'wm.' .. key)) or -1 end
+    if have < want then
+      fail('watermark went back: partition ' .. key .. ' is at ' .. FMT('%d', have)
+        .. ', expected at least ' .. FMT('%d', want))
+    end
+  end
+end
+
+-- [partition, watermark, ...] after the call, for the partitions of the batch.
+local function marks_of(wms, parts)
+  local out = {}
+  for _, p in ipairs(parts) do
+    out[#out + 1] = p
+    out[#out + 1] = wms[p]
+  end
+  return out
+end
+
 -- chotdon_apply --------------------------------------------------------------------------
 
 local function distinct_users_and_codes(live, fresh)
@@ -814,6 +846,7 @@ local function apply(keys, args)
     if problem then fail('bad event ' .. i .. ': ' .. problem) end
   end
   local wms, parts = watermarks(events)
+  check_expected(wms, args[2])
   local live, first_again, last_offsets = {}, {}, {}
   for _, e in ipairs(events) do
     local p, offset = e[10], e[2]
@@ -825,7 +858,7 @@ local function apply(keys, args)
       first_again[p] = offset
     end
   end
-  if #live == 0 then return { {}, redelivered_views(first_again), 0, {} } end
+  if #live == 0 then return { {}, redelivered_views(first_again), 0, {}, marks_of(wms, parts) } end
   local ids = {}
   for i, e in ipairs(live) do ids[i] = e[1] end
   local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
@@ -861,7 +894,8 @@ local function apply(keys, args)
   end
   redis.call('HSET', K.meta, unpack(marks))
   remember_changes(last_offsets)
-  return { out, redelivered_views(first_again), SEQ - seq_before, moved_flags() }
+  return { out, redelivered_views(first_again), SEQ - seq_before, moved_flags(),
+    marks_of(wms, parts) }
 end
 
 -- chotdon_command ------------------------------------------------------------------------

@@ -653,3 +653,79 @@ async def test_a_store_refusal_stops_the_worker_rather_than_wedging_it(
         await wait_applied(settings, SHOP, livestream, sent[-1][1], watch=[second])
     drafts = await store_drafts(settings, SHOP, livestream)
     assert len(drafts) == 9, [d["customer"]["user_id"] for d in drafts]
+
+
+# --------------------------------------------------------------------------- Redis goes back
+
+
+async def _snapshot(url: str) -> dict[bytes, tuple[bytes, int]]:
+    """Every key of the database as DUMP gives it, with its TTL: what an older AOF holds."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(count=1000)]
+        dumps = [await client.dump(key) for key in keys]
+        ttls = [await client.pttl(key) for key in keys]
+    finally:
+        await client.aclose()
+    return {k: (d, t) for k, d, t in zip(keys, dumps, ttls, strict=True) if d is not None}
+
+
+async def _roll_back(url: str, snapshot: dict[bytes, tuple[bytes, int]]) -> None:
+    """Redis comes back with the older state: everything after the snapshot is lost."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        await client.flushdb()
+        for key, (dump, ttl) in snapshot.items():
+            await client.restore(key, max(ttl, 0), dump)
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
+async def test_redis_that_lost_its_last_writes_is_caught_up_from_the_store_positions(
+    live: Settings, workers: WorkerFactory, own_redis: RedisServer, tmp_path: Path, restart: bool
+) -> None:
+    """The store's positions, not Kafka's committed offsets, decide where consumption resumes.
+    A stream is applied and committed; Redis then comes back older (its state of mid-stream,
+    as after a restart from an fsync-everysec AOF or a failover to a lagging replica). With
+    the worker still running (it notices when its next batch finds the store behind what it
+    applied), or with a new worker (it seeks to the store's positions when given the
+    partitions), the lost comments are applied again: the drafts equal the pure book's."""
+    import dataclasses
+
+    settings = dataclasses.replace(live, redis=own_redis.url)
+    shop = shop_with(DEMO_SHOP)
+    livestream = unique("int-back")
+    chotdon(settings, "live", "start", "--shop", str(DEMO_SHOP), "--livestream", livestream)
+    partition = partition_for(livestream, live.comment_partitions)
+    comments = generate(900, 120, livestream_id=livestream, seed=5)
+    first_part, lost, after = comments[:300], comments[300:600], comments[600:]
+    worker = workers(settings=settings)
+    sent = await produce(settings, first_part)
+    await wait_applied(settings, SHOP, livestream, sent[-1][1], watch=[worker])
+    snapshot = await _snapshot(own_redis.url)
+    sent = await produce(settings, lost)
+    await wait_applied(settings, SHOP, livestream, sent[-1][1], watch=[worker])
+
+    async def committed_all() -> bool:
+        return (await committed_offsets(settings)).get(partition, -1) == sent[-1][1] + 1
+
+    await wait_for(committed_all, "Kafka's committed offset past the lost comments", watch=[worker])
+    if restart:
+        assert worker.stop() == 0
+    await _roll_back(own_redis.url, snapshot)
+    assert (await progress(settings, SHOP, livestream))[0] < sent[0][1]
+    if restart:
+        worker = workers(settings=settings)
+    sent = await produce(settings, after)
+    await wait_applied(settings, SHOP, livestream, sent[-1][1], watch=[worker])
+
+    drafts = await store_drafts(settings, SHOP, livestream)
+    model = model_drafts(comments, shop, livestream)
+    assert drafts == model, first_difference(drafts, model)
+    no_duplicate_comment_ids(drafts, comment_events(comments, shop))
+    assert "the store's position" in worker.log() or "Redis is behind" in worker.log()
