@@ -106,6 +106,7 @@ class CommentIntake(mode.Service):
         stop_worker: Callable[[BaseException], None],
         session_timeout: float = 6.0,
         heartbeat_interval: float = 1.0,
+        request_timeout: float = 30.0,
         declare: Callable[[], Awaitable[Any]] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -115,6 +116,7 @@ class CommentIntake(mode.Service):
         self.batch_within = batch_within
         self.session_timeout = session_timeout
         self.heartbeat_interval = heartbeat_interval
+        self.request_timeout = request_timeout
         self.stop_worker = stop_worker
         self.declare = declare  # creates the topic if missing (faust's declaration)
         self._runner: asyncio.Future[None] | None = None
@@ -154,6 +156,7 @@ class CommentIntake(mode.Service):
             max_partition_fetch_bytes=FETCH_BYTES,
             fetch_max_bytes=4 * FETCH_BYTES,
             max_poll_records=self.batch_size,
+            request_timeout_ms=int(self.request_timeout * 1000),
             session_timeout_ms=int(
                 self.settings_seconds("BROKER_SESSION_TIMEOUT", self.session_timeout) * 1000
             ),

@@ -1,0 +1,18 @@
+"""A bad network between the worker and Redis or Kafka, through a proxy the test controls
+(tests/tcp_proxy.py): latency, every connection reset, a half-open socket."""
+
+from __future__ import annotations
+
+from fault_scenarios import Scene, kafka_network, redis_network
+
+
+async def test_a_bad_network_to_redis_loses_nothing(scene: Scene) -> None:
+    report = await redis_network(scene)
+    print(report.row())
+    report.assert_clean()
+
+
+async def test_a_bad_network_to_kafka_loses_nothing(scene: Scene) -> None:
+    report = await kafka_network(scene)
+    print(report.row())
+    report.assert_clean()
