@@ -236,6 +236,19 @@ class LocalRedisCluster:
                         return by_address[address]
         raise StackError(f"no master serves slot {slot}")
 
+    def replicas_of(self, master: ClusterNode) -> list[ClusterNode]:
+        """The running replicas of `master`, as `CLUSTER NODES` says."""
+        by_address = {node.address: node for node in self.nodes}
+        out = checked(["redis-cli", "-h", master.host, "-p", str(master.port), "cluster",
+                       "nodes"], f"cluster nodes of {master.address}")  # fmt: skip
+        rows = [line.split() for line in out.splitlines() if len(line.split()) >= 8]
+        master_id = next(r[0] for r in rows if r[1].split("@", 1)[0] == master.address)
+        return [
+            by_address[r[1].split("@", 1)[0]]
+            for r in rows
+            if "slave" in r[2] and r[3] == master_id and r[1].split("@", 1)[0] in by_address
+        ]
+
     def kill(self, node: ClusterNode) -> None:
         """kill -9 one node (a crash: no AOF rewrite, no goodbye to the others)."""
         pid = node.pid()

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from live_support import group_assignments, wait_for
 from tcp_proxy import TcpProxy
 
 from config.settings import Settings
+from stack.redis_cluster import LocalRedisCluster, free_cluster_ports
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ CI = {
     "worker_kills": Size(comments=4800, rate=100.0, kills=3),
     "redis": Size(comments=2400, rate=120.0),
     "network": Size(comments=3600, rate=100.0),
-    "broker": Size(comments=4000, rate=40.0, outage=60.0),
+    "broker": Size(comments=2800, rate=40.0, outage=60.0),
 }
 
 
@@ -390,6 +394,86 @@ async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport
         kafka.stop()
 
 
+# --------------------------------------------------------------------------- Redis Cluster
+
+
+async def cluster_worker_kills(scene: Scene, size: Size = CI["worker_kills"]) -> FaultReport:
+    """`worker_kills` with the store on a Redis Cluster of the scene's own (3 + 3 nodes)."""
+    cluster = _own_cluster(scene)
+    try:
+        report = await worker_kills(_with_redis(scene, cluster.url), size)
+        report.scenario += ", Redis Cluster"
+        return report
+    finally:
+        cluster.down()
+
+
+async def cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
+    """The store on a Redis Cluster; mid-stream the master serving the first livestream is
+    killed -9 while its replica lags: the replica is stopped (SIGSTOP) and its link cut before
+    the master's last writes, so they never reach it. It takes over after the cluster-node-timeout (2 s)
+    without them: the store went back, and the intake must find that out and seek back. The
+    killed node then comes back as a replica."""
+    from redis.crc import key_slot
+
+    from orders.store import livestream_prefix
+
+    cluster = _own_cluster(scene)
+    scene = _with_redis(scene, cluster.url)
+
+    async def fault(feed: Feed, watch: ProgressWatch, pool: WorkerPool, rep: FaultReport) -> None:
+        await _until_progress(watch, len(feed.comments) // 3, pool)
+        slot = key_slot(f"{livestream_prefix('shop-demo', feed.livestreams[0])}:meta".encode())
+        master = cluster.master_of_slot(slot)
+        (replica,) = cluster.replicas_of(master)
+        replica_pid = replica.pid()
+        assert replica_pid is not None
+        first = feed.livestreams[0]
+        # The replica lags from here on: stopped, and its link cut by the master (what was
+        # already in the link's socket buffers would reach it otherwise).
+        os.kill(replica_pid, signal.SIGSTOP)
+        try:
+            subprocess.run(["redis-cli", "-p", str(master.port), "client", "kill", "type",
+                            "replica"], check=True, capture_output=True)  # fmt: skip
+            lagging_from = watch.marks()[first]
+            await _until_livestream_moved(watch, first, lagging_from + 50, pool)
+            before_kill = watch.marks()[first]
+            cluster.kill(master)
+        finally:
+            os.kill(replica_pid, signal.SIGCONT)
+        killed = time.monotonic()
+        rep.moments.append(killed)
+        await _until_moved(watch, killed, pool, feed)
+        promoted = cluster.master_of_slot(slot)
+        low = min(marks[first] for t, marks in watch.samples if t > killed)
+        rep.notes.append(
+            f"master {master.port} killed, lagging replica {promoted.port} took over "
+            f"{before_kill - low} offsets behind"
+        )
+        cluster.up()  # the killed node rejoins, as a replica now
+        await asyncio.to_thread(cluster.wait_ok)
+
+    try:
+        return await _run(scene, "Redis Cluster master kill -9 (failover)", size, fault)
+    finally:
+        cluster.down()
+
+
+async def _until_livestream_moved(
+    watch: ProgressWatch, livestream: str, mark: int, pool: WorkerPool
+) -> None:
+    async def reached() -> bool:
+        return watch.marks().get(livestream, -1) >= mark
+
+    await wait_for(reached, f"{livestream} applied up to {mark}", watch=pool.alive, limit=60)
+
+
+def _own_cluster(scene: Scene) -> LocalRedisCluster:
+    cluster = LocalRedisCluster.at(scene.workdir / "redis-cluster", free_cluster_ports())
+    cluster.up()
+    return cluster
+
+
 SCENARIOS = {
     "worker_kills": worker_kills,
     "redis_kill": redis_kill,
@@ -398,4 +482,6 @@ SCENARIOS = {
     "redis_network": redis_network,
     "broker_kill": broker_kill,
     "kafka_network": kafka_network,
+    "cluster_worker_kills": cluster_worker_kills,
+    "cluster_failover": cluster_failover,
 }
