@@ -11,6 +11,7 @@ then `tally` compares the store with the pure order book.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import signal
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fault_support import (
+    DraftStore,
     FaultReport,
     Feed,
     OwnKafka,
@@ -33,9 +35,11 @@ from fault_support import (
     wait_until_applied,
 )
 from live_support import group_assignments, wait_for
+from redis.exceptions import ConnectionError as RedisConnectionError
 from tcp_proxy import TcpProxy
 
 from config.settings import Settings
+from orders.connection import redis_client
 from stack.redis_cluster import LocalRedisCluster, free_cluster_ports
 
 
@@ -282,6 +286,95 @@ async def _until_refused(redis: OwnRedis, pool: WorkerPool) -> None:
         await client.aclose()
 
 
+async def commands_power_loss(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
+    """Staff commands through Kafka while Redis loses its last seconds (the power-loss copy
+    of `redis_power_loss`): rounds of `assign` commands on every draft, the assignee changing
+    each round. Every command must have its outcome in the store at the end, and every draft
+    the last round's assignee: a command whose effect Redis lost must be applied again."""
+    from aiokafka import AIOKafkaProducer
+
+    from orders.commands import Assign
+    from orders.store import livestream_prefix
+
+    redis = OwnRedis(scene.workdir / "redis")
+    redis.start()
+    scene = _with_redis(scene, redis.url)
+    settings = scene.settings
+    copy = scene.workdir / "aof-copy"
+    feed = await Feed.create(settings, scene.workdir, livestreams=1, comments=300)
+    live = feed.livestreams[0]
+    pool = WorkerPool(settings, scene.workdir)
+    report = FaultReport("commands, Redis power loss (AOF copy)")
+    client = redis_client(settings.redis)
+    cmds_key = f"{livestream_prefix('shop-demo', live)}:cmds"
+    try:
+        worker = pool.start()
+        await _one_worker_ready(settings, pool)
+        await feed.produce(settings, 1000.0)
+        await wait_until_applied(settings, feed, watch=[worker])
+        seqs = [d["seq"] for d in await DraftStore(client).drafts("shop-demo", live)]
+        rounds = 6
+        commands = [
+            Assign(command_id=f"r{r}-s{seq}", staff_id="lan", issued_at="2026-12-03T20:00:00+07:00",
+                   livestream_id=live, seq=seq, assignee=("lan", "minh")[r % 2])
+            for r in range(rounds) for seq in seqs
+        ]  # fmt: skip
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all",
+                                    enable_idempotence=True)  # fmt: skip
+        await producer.start()
+
+        async def applied() -> int:
+            for _ in range(50):  # Redis restarts in the middle: the client reconnects
+                with contextlib.suppress(RedisConnectionError, OSError):
+                    return int(await client.hlen(cmds_key))
+                await asyncio.sleep(0.1)
+            return -1
+
+        async def send_all() -> None:
+            try:
+                for command in commands:
+                    await producer.send_and_wait(settings.topics.order_commands,
+                                                 command.model_dump_json().encode(),
+                                                 key=live.encode())  # fmt: skip
+                    await asyncio.sleep(1 / 100)  # staff at 100 commands a second
+            finally:
+                await producer.stop()
+
+        sending = asyncio.create_task(send_all())
+        third = len(commands) // 3
+        await wait_for(lambda: _at_least(applied, third), "a third of the commands",
+                       watch=[worker])  # fmt: skip
+        redis.copy_aof(copy)
+        copied = await applied()
+        await wait_for(lambda: _at_least(applied, copied + 40), "40 more commands applied",
+                       watch=[worker])  # fmt: skip
+        ahead = await applied()
+        redis.kill()
+        redis.restore_aof(copy)
+        redis.start()
+        report.notes.append(f"Redis came back {ahead - await applied()} commands behind")
+        await sending
+        report.sent = len(commands)
+        with contextlib.suppress(AssertionError):
+            await wait_for(lambda: _at_least(applied, len(commands)), "every command's outcome",
+                           watch=[worker], limit=60)  # fmt: skip
+        report.applied = await applied()
+        report.lost = report.sent - report.applied
+        drafts = await DraftStore(client).drafts("shop-demo", live)
+        last = ("lan", "minh")[(rounds - 1) % 2]
+        report.drafts = len(drafts)
+        report.drafts_equal = sum(1 for d in drafts if d["staff"] == last)
+    finally:
+        pool.close()
+        await client.aclose()
+        redis.stop()
+    return report
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
+    return await count() >= wanted
+
+
 # --------------------------------------------------------------------------- network
 
 
@@ -411,9 +504,9 @@ async def cluster_worker_kills(scene: Scene, size: Size = CI["worker_kills"]) ->
 async def cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
     """The store on a Redis Cluster; mid-stream the master serving the first livestream is
     killed -9 while its replica lags: the replica is stopped (SIGSTOP) and its link cut before
-    the master's last writes, so they never reach it. It takes over after the cluster-node-timeout (2 s)
-    without them: the store went back, and the intake must find that out and seek back. The
-    killed node then comes back as a replica."""
+    the master's last writes, so they never reach it. It takes over after the
+    cluster-node-timeout (2 s) without them: the store went back, and the intake must find
+    that out and seek back. The killed node then comes back as a replica."""
     from redis.crc import key_slot
 
     from orders.store import livestream_prefix
@@ -433,8 +526,8 @@ async def cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultRepor
         # already in the link's socket buffers would reach it otherwise).
         os.kill(replica_pid, signal.SIGSTOP)
         try:
-            subprocess.run(["redis-cli", "-p", str(master.port), "client", "kill", "type",
-                            "replica"], check=True, capture_output=True)  # fmt: skip
+            cut = ["redis-cli", "-p", str(master.port), "client", "kill", "type", "replica"]
+            subprocess.run(cut, check=True, capture_output=True)  # noqa: ASYNC221 - a blink
             lagging_from = watch.marks()[first]
             await _until_livestream_moved(watch, first, lagging_from + 50, pool)
             before_kill = watch.marks()[first]
@@ -478,6 +571,7 @@ SCENARIOS = {
     "worker_kills": worker_kills,
     "redis_kill": redis_kill,
     "redis_power_loss": redis_power_loss,
+    "commands_power_loss": commands_power_loss,
     "redis_full_disk": redis_full_disk,
     "redis_network": redis_network,
     "broker_kill": broker_kill,
