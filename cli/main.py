@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "cli.stats",
     "cli.messages",
     "cli.parse",
+    "cli.migrate",
 ]
 
 

@@ -419,10 +419,7 @@ class OrderBook:
         self._held[product.code] = held + take
         rest = units - take
         if rest:
-            queue = self._queues.setdefault(product.code, [])
-            queue.append(Request(user_id, line.id, rest))
-            if line.waiting == 0:
-                line.waitlist = len(queue)
+            self._queues.setdefault(product.code, []).append(Request(user_id, line.id, rest))
             line.waiting += rest
 
     def _cancel(self, user_id: str, customer: Customer, event: CommentEvent) -> None:
@@ -465,7 +462,6 @@ class OrderBook:
             queue = self._queues[line.code]
             queue[:] = [r for r in queue if (r.user_id, r.line_id) != (user_id, line.id)]
         line.waiting = 0
-        line.waitlist = None
 
     def _reduce(self, user_id: str, line: Line, product_code: str, units: int, at: str) -> None:
         """Fewer units: waiting units go first (the line's latest requests), then reserved
@@ -487,8 +483,6 @@ class OrderBook:
                 if left == 0:
                     break
             line.waiting -= drop
-            if line.waiting == 0:
-                line.waitlist = None
         rest = units - drop
         if rest:
             line.reserved -= rest
@@ -515,8 +509,6 @@ class OrderBook:
             head.units -= take
             if head.units == 0:
                 queue.pop(0)
-            if line.waiting == 0:
-                line.waitlist = None
             self._touch(head.user_id, draft, at)
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -531,23 +523,25 @@ class OrderBook:
         return [self._json(d) for d in self._finish_drafts()]
 
     def _finish_drafts(self) -> list[Draft]:
-        """Queue places moved by this batch change drafts too (without moving updated_at)."""
-        for queue in self._queues.values():
-            first: dict[tuple[str, int], int] = {}
-            for place, request in enumerate(queue, start=1):
-                first.setdefault((request.user_id, request.line_id), place)
-            for (user_id, line_id), place in first.items():
-                draft = self._drafts[user_id]
-                line = draft.line(line_id)
-                if line.waitlist != place:
-                    line.waitlist = place
-                    self._changed[user_id] = draft
+        """The drafts whose content changed. A place moving up the queue (someone ahead
+        left) is no change of a draft: places are counted when a draft is shown."""
         changed = sorted(self._changed.values(), key=lambda d: d.seq)
         self._changed = {}
         return changed
 
     def _json(self, draft: Draft) -> Json:
+        user_id = draft.customer.user_id
+        for line in (*draft.lines, *draft.history):
+            line.waitlist = self._place(user_id, line) if line.waiting else None
         return draft.to_json(self.shop_id, self.livestream_id)
+
+    def _place(self, user_id: str, line: Line) -> int | None:
+        """The 1-based place of the line's earliest waiting request in its product's queue."""
+        queue = self._queues.get(line.code or "", [])
+        for place, request in enumerate(queue, start=1):
+            if (request.user_id, request.line_id) == (user_id, line.id):
+                return place
+        return None
 
 
 def cancels(items: Sequence[ParsedItem], line: Line) -> bool:

@@ -30,6 +30,7 @@ __all__ = [
     "LivestreamInfo",
     "StoreBusy",
     "StoreError",
+    "StoreOutdated",
     "WatermarkBehind",
     "encode_events",
     "encode_products",
@@ -52,6 +53,11 @@ class StoreError(RuntimeError):
 class StoreBusy(StoreError):
     """Redis cannot take writes for now (out of memory, a read-only replica after a failover,
     busy with a script, loading its data); nothing was written. Worth retrying."""
+
+
+class StoreOutdated(StoreError):
+    """The livestream's state was written by an older chotdon (another key layout): nothing
+    was read or written; `chotdon migrate` upgrades it."""
 
 
 class WatermarkBehind(StoreError):
@@ -84,6 +90,8 @@ def _refusal(exc: ResponseError) -> StoreError:
         return StoreBusy(message)
     if "chotdon: watermark went back" in message:
         return WatermarkBehind(message)
+    if "run `chotdon migrate`" in message:
+        return StoreOutdated(message)
     return StoreError(message)
 
 
@@ -96,14 +104,17 @@ class LivestreamInfo:
     shop_config_json: bytes
 
 
+# A draft as the Redis Function answers it: its view in P:view (a waiting line's "waitlist" is
+# [ticket, "code"]) and the places of those lines, in the order they appear.
+RawDraft = tuple[bytes, list[int]]
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What one `chotdon_apply` call did. Drafts stay JSON bytes until asked for: most changed
-    drafts of a busy batch only moved up a waitlist, and the agent never reads those."""
+    """What one `chotdon_apply` call did. Drafts are decoded when asked for."""
 
-    raw_changed: list[bytes]  # drafts this batch changed, by seq
-    moved: list[bool]  # per changed draft: its only change is a waitlist place moving up
-    raw_redelivered: list[bytes]  # current drafts changed by batches redelivered now
+    raw_changed: list[RawDraft]  # drafts this batch changed, by seq
+    raw_redelivered: list[RawDraft]  # current drafts changed by batches redelivered now
     created: int  # drafts this batch created (sequence numbers given)
     watermarks: dict[int, int] = field(default_factory=dict)  # per partition, after the call
 
@@ -116,10 +127,9 @@ class Applied:
         return _drafts_of(self.raw_redelivered)
 
     def to_publish(self) -> list[Json]:
-        """What the agent publishes: changed drafts, less the ones that only moved up a
-        waitlist, then the redelivered ones."""
-        kept = [raw for raw, moved in zip(self.raw_changed, self.moved, strict=True) if not moved]
-        return _drafts_of(kept) + self.redelivered
+        """What the agent publishes: changed drafts, then the redelivered ones. A waitlist
+        place moving up (someone ahead left) changes no draft: places are counted when read."""
+        return self.changed + self.redelivered
 
 
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
@@ -210,7 +220,7 @@ class DraftStore:
             "chotdon_register", f"{prefix}:meta", shop_id, livestream_id,
             encode_products(products), repeat_comment, shop_config_json,
         )  # fmt: skip
-        return _drafts_of(raw)
+        return _drafts_of([_raw_draft(d) for d in raw])
 
     async def register_shop(self, shop: ShopConfig, livestream_id: str) -> list[Json]:
         """register_livestream with everything taken from a shop configuration (its products
@@ -265,18 +275,17 @@ class DraftStore:
         below it lost writes, and the batch is refused with WatermarkBehind (nothing written).
         """
         if not events:
-            return Applied([], [], [], 0)
+            return Applied([], [], 0)
         validate_events(events)
         prefix = livestream_prefix(shop_id, livestream_id)
         args: list[bytes] = [encode_events(events)]
         if expected:
             args.append(orjson.dumps({str(p): wm for p, wm in expected.items()}))
         raw = await self._fcall("chotdon_apply", f"{prefix}:meta", *args)
-        changed, redelivered, created, moved, marks = raw
+        changed, redelivered, created, marks = raw
         return Applied(
-            list(changed),
-            [m == 1 for m in moved],
-            list(redelivered),
+            [_raw_draft(d) for d in changed],
+            [_raw_draft(d) for d in redelivered],
             int(created),
             {int(marks[i]): int(marks[i + 1]) for i in range(0, len(marks), 2)},
         )
@@ -302,23 +311,33 @@ class DraftStore:
         return DraftCommandResult(
             status=_text(status),  # type: ignore[arg-type]
             reasons=_reasons_of(reasons),
-            draft=None if draft is None else orjson.loads(draft),
-            others=_drafts_of(others),
+            draft=None if not draft else _resolved(_raw_draft(draft)),
+            others=_drafts_of([_raw_draft(d) for d in others]),
             duplicate=duplicate == 1,
         )
 
     async def draft_raw(self, shop_id: str, livestream_id: str, seq: int) -> bytes | None:
-        """The draft's view exactly as stored: what a finalise sends back as `expect`."""
+        """The draft's view exactly as the store compares it: what a finalise sends back as
+        `expect` (its places counted now, in the same call that reads it)."""
         prefix = livestream_prefix(shop_id, livestream_id)
-        raw = await self._redis.hget(f"{prefix}:view", str(seq))
-        if raw is None:
+        raw = await self._fcall_ro("chotdon_view", f"{prefix}:meta", str(seq))
+        if not raw:
             return None
         return raw if isinstance(raw, bytes) else _text(raw).encode()
 
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
+        """Every draft of the livestream by seq, its waitlist places counted now: one read
+        of the views, one pipelined count per waiting line."""
         prefix = livestream_prefix(shop_id, livestream_id)
-        views = await self._redis.hvals(f"{prefix}:view")
-        drafts: list[Json] = [orjson.loads(v) for v in views]
+        drafts: list[Json] = [orjson.loads(v) for v in await self._redis.hvals(f"{prefix}:view")]
+        waiting = [line for d in drafts for line in _lines(d) if isinstance(line["waitlist"], list)]
+        if waiting:
+            pipe = self._redis.pipeline(transaction=False)
+            for line in waiting:
+                ticket, code = line["waitlist"]
+                pipe.zcount(f"{prefix}:q:{code}", "-inf", ticket)
+            for line, place in zip(waiting, await pipe.execute(), strict=True):
+                line["waitlist"] = int(place)
         drafts.sort(key=lambda d: int(d["seq"]))
         return drafts
 
@@ -339,15 +358,30 @@ class DraftStore:
             _text(k): int(_text(v))
             for k, v in (await self._redis.hgetall(f"{prefix}:held")).items()
         }
-        queues: dict[str, list[tuple[int, int, str]]] = {}
-        for code in sorted(held):
-            entries = [
-                _text(e).split(":", 2)
-                for e in await self._redis.lrange(f"{prefix}:q:{code}", 0, -1)
-            ]
-            if entries:
-                queues[code] = [(int(units), int(line), user) for units, line, user in entries]
+        raw = orjson.loads(await self._fcall_ro("chotdon_queues", f"{prefix}:meta"))
+        queues = {
+            code: [(int(units), int(line), str(user)) for units, line, user in entries]
+            for code, entries in sorted(raw.items())
+        }
         return {code: units for code, units in sorted(held.items()) if units}, queues
+
+    async def migrate(self, shop_id: str, livestream_id: str) -> bool:
+        """Upgrade the livestream's state written by an older chotdon to this layout, in one
+        atomic call (orders/README.md, "Layout versions"); False when it was current."""
+        prefix = livestream_prefix(shop_id, livestream_id)
+        return bool(await self._fcall("chotdon_migrate", f"{prefix}:meta"))
+
+    async def _fcall_ro(self, name: str, key: str, *args: Any) -> Any:
+        try:
+            return await self._redis.fcall_ro(name, 1, key, *args)
+        except ResponseError as exc:
+            if "function not found" not in str(exc).lower():
+                raise _refusal(exc) from exc
+        await self.load_functions()
+        try:
+            return await self._redis.fcall_ro(name, 1, key, *args)
+        except ResponseError as exc:
+            raise _refusal(exc) from exc
 
     async def customers(self, shop_id: str, livestream_id: str) -> dict[str, Json]:
         prefix = livestream_prefix(shop_id, livestream_id)
@@ -413,9 +447,29 @@ class DraftStore:
         return max(marks, default=-1), int(fields["seq"])
 
 
-def _drafts_of(raw: Any) -> list[Json]:
-    """The function answers one JSON object per changed draft (no array to build around them)."""
-    return [orjson.loads(item) for item in raw]
+def _raw_draft(raw: Any) -> RawDraft:
+    view, places = raw
+    return (view if isinstance(view, bytes) else _text(view).encode()), [int(p) for p in places]
+
+
+def _lines(draft: Json) -> list[Json]:
+    return [*draft["lines"], *draft["history"]]
+
+
+def _resolved(raw: RawDraft) -> Json:
+    """A draft as shown: each waiting line's [ticket, code] becomes its place."""
+    view, places = raw
+    draft: Json = orjson.loads(view)
+    if places:
+        given = iter(places)
+        for line in _lines(draft):
+            if isinstance(line["waitlist"], list):
+                line["waitlist"] = next(given)
+    return draft
+
+
+def _drafts_of(raw: Sequence[RawDraft]) -> list[Json]:
+    return [_resolved(item) for item in raw]
 
 
 def _reasons_of(raw: Any) -> list[ReasonTuple]:

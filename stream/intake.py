@@ -227,6 +227,7 @@ class CommentIntake(mode.Service):
                     for r in batch
                 ]
                 ends = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+                self._observe_lag(ends)
                 prepared = await pipeline.prepare(records)
                 # While Redis applies batch N (on the other core), this loop parsed batch N+1.
                 await self._settle()
@@ -281,7 +282,6 @@ class CommentIntake(mode.Service):
         self._done.update(batch.ends)
         await self._record_positions(batch.ends)
         await self._commit_kafka()
-        self._observe_lag(batch.ends)
 
     # -- positions ------------------------------------------------------------------------
 

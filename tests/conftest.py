@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis.asyncio
+from live_processes import redis_test_url
 
 from config.settings import Settings, Topics, load_settings
 
@@ -158,8 +159,7 @@ async def redis_client(stack: Settings) -> AsyncIterator[redis.asyncio.Redis]:
 
     CHOTDON_TEST_REDIS_DB picks another database, so pytest sessions run side by side (by
     several developers' helpers) do not flush each other's data."""
-    db = int(os.environ.get("CHOTDON_TEST_REDIS_DB", "0"))
-    client = redis.asyncio.Redis.from_url(stack.redis, db=db)
+    client = redis.asyncio.Redis.from_url(redis_test_url(stack))
     await client.flushdb()
     try:
         yield client

@@ -44,6 +44,12 @@ def redis_url_with_db(url: str, db: int) -> str:
     return f"{base}/{db}"
 
 
+def redis_test_url(stack: Settings) -> str:
+    """The test Redis at database CHOTDON_TEST_REDIS_DB (default 0), the `redis_client`
+    fixture's. In the URL: redis-py's from_url lets the URL's database win over `db=`."""
+    return redis_url_with_db(stack.redis, int(os.environ.get("CHOTDON_TEST_REDIS_DB", "0")))
+
+
 # --------------------------------------------------------------------------- settings, commands
 
 

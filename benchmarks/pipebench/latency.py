@@ -204,6 +204,7 @@ async def latency_run(
         "histogram_p50": histogram_quantile(0.50, delta),
         "histogram_p99": histogram_quantile(0.99, delta),
         "exact_p99_ms_by_second": per_second,
+        "samples": [round(v, 4) for v in exact],
         "code": code,
     }
 

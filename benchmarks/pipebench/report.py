@@ -12,7 +12,68 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pipebench.config import REPO_ROOT, VARIANTS
+from pipebench.config import (
+    REPO_ROOT,
+    TARGET_CATCH_UP,
+    TARGET_P99,
+    TARGET_RATE,
+    TARGET_REDIS_US,
+    TARGET_VS_BARE,
+    TARGET_VS_BARE_16M,
+    TARGET_VS_NAIVE,
+    TARGET_WORKER_US,
+    VARIANTS,
+)
+
+
+def _median_cpu(results: dict[str, Any], variant: str, name: str) -> float | None:
+    runs = results["runs"].get(variant) or []
+    values = [r["extra"]["cpu_us"][name] for r in runs if "cpu_us" in r.get("extra", {})]
+    return statistics.median(values) if values else None
+
+
+def targets_of(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Issue 9's targets against this run's medians: value, what is wanted, met."""
+    medians: dict[str, float] = results.get("medians", {})
+    out: dict[str, dict[str, Any]] = {}
+
+    def at_least(name: str, value: float | None, want: float, unit: str = "") -> None:
+        if value is not None:
+            out[name] = {"value": value, "want": f">= {want:g}{unit}", "met": value >= want}
+
+    def at_most(name: str, value: float | None, want: float, unit: str = "") -> None:
+        if value is not None:
+            out[name] = {"value": value, "want": f"<= {want:g}{unit}", "met": value <= want}
+
+    c = medians.get("c")
+    if c is not None:
+        for other, name, want in (("a", "(c)/(a)", TARGET_VS_BARE),
+                                  ("A", "(c)/(A)", TARGET_VS_BARE_16M),
+                                  ("b", "(c)/(b)", TARGET_VS_NAIVE)):  # fmt: skip
+            if medians.get(other):
+                at_least(name, c / medians[other], want)
+        at_least("(c) comments/s per worker", c, TARGET_RATE)
+        at_most("(c) Redis CPU µs/comment", _median_cpu(results, "c", "redis"), TARGET_REDIS_US)
+        at_most("(c) worker CPU µs/comment", _median_cpu(results, "c", "worker"), TARGET_WORKER_US)
+    if results.get("latency"):
+        p99 = results["latency"][0]["exact_p99"]
+        at_most("p99 comment -> draft event at 1,000/s (ms)",
+                None if p99 is None else p99 * 1000, TARGET_P99 * 1000)  # fmt: skip
+    flood = results.get("flood")
+    if flood:
+        seconds = flood["catch_up_seconds"]
+        at_most("20x burst caught up (s)", float("inf") if seconds is None else seconds,
+                TARGET_CATCH_UP)  # fmt: skip
+        once = bool(flood["exactly_once"])
+        out["flood: every comment applied once (drafts == pure book's)"] = {
+            "value": once, "want": "True", "met": once}  # fmt: skip
+    one = {r["extra"].get("drafts_digest") for r in results["runs"].get("c") or []}
+    two = {r["extra"].get("drafts_digest") for r in results["runs"].get("C") or []}
+    if one and two:
+        out["(C) two workers' drafts == one worker's"] = {
+            "value": one == two and len(one) == 1, "want": "True",
+            "met": one == two and len(one) == 1}  # fmt: skip
+    return out
 
 
 def machine_info() -> dict[str, Any]:
@@ -82,9 +143,31 @@ def report(args: argparse.Namespace, results: dict[str, Any], console: Any, star
             _median_extra(runs, "draft_events", per=True),
         )
     console.print(table)
+    targets = Table(title="Issue 9's targets, this run (medians)")
+    for column in ("target", "value", "want", ""):
+        targets.add_column(column, justify="left" if column == "target" else "right")
     for name, target in results["targets"].items():
+        value = target["value"]
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         mark = "[green]met[/green]" if target["met"] else "[red]NOT met[/red]"
-        console.print(f"target {name}: {target['value']:.3f} (want {target['want']}) {mark}")
+        targets.add_row(name, shown, target["want"], mark)
+    console.print(targets)
+    flood = results.get("flood")
+    if flood:
+        table = Table(title="Flood: steady, 20x burst, steady (latency ms by when sent)")
+        for column in ("phase", "sent /s", "comments", "p50", "p99", "max"):
+            table.add_column(column, justify="left" if column == "phase" else "right")
+        for phase in flood["latency"]:
+            row = flood["latency"][phase]
+            table.add_row(phase, f"{flood['sent_rate'][phase]:,.0f}",
+                          f"{flood['sent'][phase]:,.0f}", ms(row["p50"]), ms(row["p99"]),
+                          ms(row["max"]))  # fmt: skip
+        console.print(table)
+        console.print(
+            f"flood: peak lag {flood['peak_lag']:,} records; caught up "
+            f"{flood['catch_up_seconds']} s after the burst; drafts equal the pure book's in "
+            f"{flood['livestreams_equal']} livestreams (exactly once: {flood['exactly_once']})"
+        )
     if results["latency"]:
         latency = Table(
             title=f"Latency of (c) at {args.latency_rate:,.0f} comments/s for "

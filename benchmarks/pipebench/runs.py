@@ -24,6 +24,7 @@ from pipebench.config import (
     RESULT_KEY,
     SHOP_FILE,
     SHOP_ID,
+    WATERMARK_VARIANTS,
     Knobs,
     WorkerSpec,
     settings_env,
@@ -63,9 +64,10 @@ class Worker:
                 self.process.wait()
 
 
-def start_worker(settings: Settings, spec: WorkerSpec, log_dir: Path) -> Worker:
+def start_worker(settings: Settings, spec: WorkerSpec, log_dir: Path, name: str = "") -> Worker:
+    """A worker process; workers of one run id share a consumer group."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = log_dir / f"{spec.run_id}.log"
+    log = log_dir / f"{spec.run_id}{name}.log"
     env = {**os.environ, **settings_env(replace(settings, app_id=f"bench-{spec.run_id}"))}
     env["PYTHONPATH"] = str(REPO_ROOT)
     payload = json.dumps(asdict(spec))
@@ -194,24 +196,50 @@ async def wait_result(worker: Worker, client: Any, limit: float) -> dict[str, fl
 
 
 async def wait_watermarks(
-    store: Any, last_offsets: dict[str, int], worker: Worker, limit: float, poll: float = 0.005
+    store: Any,
+    last_offsets: dict[str, int],
+    worker: Worker | Sequence[Worker],
+    limit: float,
+    poll: float = 0.005,
+    series: list[tuple[float, int]] | None = None,
 ) -> float:
-    """Poll store.progress until every livestream's watermark reached its last offset."""
+    """Poll store.progress until every livestream's watermark reached its last offset.
+    `series` gets (time, records applied) as it goes: per partition, the highest watermark
+    of its livestreams + 1, summed (each livestream's records are on one partition)."""
+    workers = [worker] if isinstance(worker, Worker) else list(worker)
     deadline = time.monotonic() + limit
     pending = dict(last_offsets)
+    marks = dict.fromkeys(last_offsets, -1)
     checks = 0
     while time.monotonic() < deadline:
-        for live, last in list(pending.items()):
+        for live in list(marks if series is not None else pending):
             watermark, _seq = await store.progress(SHOP_ID, live)
-            if watermark >= last:
+            marks[live] = watermark
+            if live in pending and watermark >= pending[live]:
                 del pending[live]
+        if series is not None:
+            series.append((time.time(), sum(m + 1 for m in marks.values() if m >= 0)))
         if not pending:
             return time.time()
         checks += 1
         if checks % 100 == 0:
-            worker.check()
+            for each in workers:
+                each.check()
         await asyncio.sleep(poll)
     raise TimeoutError(f"watermarks not reached within {limit:.0f} s: {pending}")
+
+
+async def drafts_digest(store: Any, livestreams: Sequence[str]) -> str:
+    """A digest of every livestream's drafts as parsed JSON (key order aside)."""
+    import hashlib
+
+    import orjson
+
+    digest = hashlib.sha1()
+    for live in livestreams:
+        for draft in await store.drafts(SHOP_ID, live):
+            digest.update(orjson.dumps(draft, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()[:16]
 
 
 @dataclass(slots=True)
@@ -259,26 +287,38 @@ async def throughput_run(
     settings = replace(settings, topics=replace(settings.topics, draft_events=events_topic))
     await ensure_topics(settings)
     code = code_version()
-    worker = start_worker(settings, spec, Path(args.stack_dir) / "logs")
+    log_dir = Path(args.stack_dir) / "logs"
+    worker = start_worker(settings, spec, log_dir)
+    workers = [worker]
+    if variant == "C":
+        workers.append(start_worker(settings, spec, log_dir, name="-2"))
     try:
         await wait_first(worker, client, timeout)
-        cpu_start = await cpu_sample(worker, client, data.kafka_pid)
-        if variant in ("c", "p"):
-            last = await wait_watermarks(store, data.last_offsets, worker, timeout, poll=0.02)
-            cpu_end = await cpu_sample(worker, client, data.kafka_pid)
+        cpu_start = await cpu_sample(workers, client, data.kafka_pid)
+        if variant in WATERMARK_VARIANTS:
+            series: list[tuple[float, int]] = []
+            last = await wait_watermarks(
+                store, data.last_offsets, workers, timeout, poll=0.02, series=series
+            )
+            cpu_end = await cpu_sample(workers, client, data.kafka_pid)
             first = float((await client.hget(RESULT_KEY + run_id, "first")) or "nan")
             count = data.count
             seqs = [(await store.progress(SHOP_ID, live))[1] for live in data.livestreams]
-            extra: dict[str, Any] = {"drafts": sum(seqs)}
+            extra: dict[str, Any] = {
+                "drafts": sum(seqs),
+                "drafts_digest": await drafts_digest(store, data.livestreams),
+                "series": _thin([(t - first, n) for t, n in series if t >= first]),
+            }
         else:
             result = await wait_result(worker, client, timeout)
-            cpu_end = await cpu_sample(worker, client, data.kafka_pid)
+            cpu_end = await cpu_sample(workers, client, data.kafka_pid)
             first, last, count = result["first"], result["last"], int(result["count"])
             extra = {}
     finally:
-        worker.stop()
+        for each in workers:
+            each.stop()
         await client.aclose()
-    if variant in ("c", "p"):
+    if variant in WATERMARK_VARIANTS:
         events = await topic_end_offsets(settings, events_topic)
         extra["draft_events"] = sum(events.values())
     await delete_topics(settings, [events_topic])
@@ -326,10 +366,23 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def cpu_sample(worker: Worker, client: Any, kafka_pid: int | None) -> dict[str, float]:
+def _thin(series: list[tuple[float, int]], every: float = 0.25) -> list[tuple[float, int]]:
+    """One point per `every` seconds (the JSON stays small; the plot needs no more)."""
+    kept: list[tuple[float, int]] = []
+    for moment, count in series:
+        if not kept or moment - kept[-1][0] >= every:
+            kept.append((round(moment, 3), count))
+    if series and kept[-1] != series[-1]:
+        kept.append((round(series[-1][0], 3), series[-1][1]))
+    return kept
+
+
+async def cpu_sample(
+    workers: Sequence[Worker], client: Any, kafka_pid: int | None
+) -> dict[str, float]:
     info = await client.info("cpu")
     return {
-        "worker": process_cpu(worker.process.pid),
+        "worker": sum(process_cpu(w.process.pid) for w in workers),
         "redis": float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
         "kafka": process_cpu(kafka_pid),
     }

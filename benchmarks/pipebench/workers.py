@@ -8,54 +8,44 @@ import gc
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from config.settings import Settings, load_settings
-from pipebench.config import RESULT_KEY, SHOP_FILE, WorkerSpec
+from pipebench.config import FAUST_COMMENT_VARIANTS, RESULT_KEY, SHOP_FILE, WorkerSpec
 
 
 def worker_main(spec: WorkerSpec) -> None:
-    """Runs in the worker process: chotdon's faust app, its agent swapped for (a) and (b)."""
+    """Runs in the worker process: chotdon's faust app; for (a), (A), (b) and (f) a faust
+    agent on the comments topic instead of the intake."""
     import faust
 
     from stream.app import Tuning, create_app
 
     settings = load_settings()
     tuning = Tuning(**spec.knobs.tuning)  # type: ignore[arg-type]
-    if spec.variant in ("k", "p"):  # no faust.Worker to turn SIGTERM into a clean exit
+    if spec.variant == "k":  # no faust.Worker to turn SIGTERM into a clean exit
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if spec.variant == "k":
         asyncio.run(bare_aiokafka(settings, tuning, spec))
         return
-    if spec.variant == "p":
-        if spec.knobs.info_cache:
-            _cache_livestream_info(spec.knobs.info_cache)
-        if not spec.knobs.product_metrics:
-            _silence_product_metrics()
-        if spec.metrics_port:
-            from prometheus_client import start_http_server
-
-            start_http_server(spec.metrics_port, addr="127.0.0.1")
-        asyncio.run(pipeline_aiokafka(settings, tuning, spec))
-        return
-    app = create_app(settings, tuning, spec.knobs.agents)
-    for name, value in spec.knobs.conf.items():
+    faust_comments = spec.variant in FAUST_COMMENT_VARIANTS
+    agents = [a for a in spec.knobs.agents if not (faust_comments and a == "comments")]
+    app = create_app(settings, tuning, agents)
+    conf = dict(spec.knobs.conf)
+    if spec.variant in ("A", "f"):
+        conf.setdefault("consumer_max_fetch_size", 16 * 1024**2)
+    for name, value in conf.items():
         setattr(app.conf, name, value)
     if not spec.knobs.monitor:
         app.monitor = _quiet_monitor()
     if not spec.knobs.product_metrics:
         _silence_product_metrics()
-    if spec.knobs.overlap_intake:
-        import stream.app
-
-        setattr(stream.app, "take_batches", take_batches_overlapped)  # noqa: B010
     if spec.knobs.info_cache:
         _cache_livestream_info(spec.knobs.info_cache)
-    if spec.knobs.skip_moved:
-        _skip_moved_drafts()
     if spec.variant == "c":
         _instrument_pipeline(settings, spec)
+    elif spec.variant == "f":
+        _faust_take_agent(app, settings, tuning, spec)
     else:
         _replace_agent(app, settings, tuning, spec)
     if spec.metrics_port:
@@ -107,102 +97,6 @@ async def bare_aiokafka(settings: Settings, tuning: Any, spec: WorkerSpec) -> No
         await client.aclose()
 
 
-async def pipeline_aiokafka(settings: Settings, tuning: Any, spec: WorkerSpec) -> None:
-    """(p), a proposal: chotdon's own CommentPipeline (unchanged) driven by a plain aiokafka
-    consumer instead of a faust agent. Batches from getmany() (up to Tuning.batch_size), one
-    `handle` per batch (Redis applied, draft events acknowledged by Kafka), offsets committed
-    after that, at most once a second: the same at-least-once contract as the agent."""
-    import redis.asyncio
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    from orders.store import DraftStore
-    from stream.pipeline import Backoff, CommentPipeline, Record
-
-    client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
-    store = DraftStore(client)
-    await store.load_functions()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all", linger_ms=5)
-    await producer.start()
-
-    async def publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
-        futures = [await producer.send(topic, value, key=key) for topic, key, value in messages]
-        await asyncio.gather(*futures)
-
-    pipeline = CommentPipeline(store, publish, settings.topics, Backoff())
-    consumer = AIOKafkaConsumer(
-        settings.topics.comments, bootstrap_servers=settings.kafka, group_id=settings.app_id,
-        auto_offset_reset="earliest", enable_auto_commit=False,
-        max_poll_records=tuning.max_poll_records,
-    )  # fmt: skip
-    await consumer.start()
-    key = RESULT_KEY + spec.run_id
-    first, committed = True, time.monotonic()
-    wait_ms = max(1, int(tuning.batch_within * 1000))
-    try:
-        while True:
-            fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=tuning.batch_size)
-            records = [
-                Record(r.topic, r.partition, r.offset, r.key, r.value)
-                for batch in fetched.values()
-                for r in batch
-            ]
-            if not records:
-                continue
-            if first:
-                first = False
-                await client.hset(key, "first", time.time())
-                if spec.profile:
-                    _start_profile(spec.profile)
-            await pipeline.handle(records)
-            if time.monotonic() - committed >= 1.0:
-                await consumer.commit()
-                committed = time.monotonic()
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await client.aclose()
-
-
-async def take_batches_overlapped(
-    stream: Any, max_size: int, within: float
-) -> AsyncIterator[Sequence[Any]]:
-    """stream.batching.take_batches, except that the stream goes on filling the next batch
-    (up to `max_size` events) while the caller works on the one it was given, instead of
-    stopping until the caller comes back. A caller that comes back to events already waiting
-    gets them at once; only an empty buffer waits (up to `within` for `max_size` events).
-    Acks stay with the caller, as in take_batches: nothing is acked here."""
-    events: list[Any] = []
-    full = asyncio.Event()
-    room = asyncio.Event()
-    room.set()
-
-    async def add_to_buffer(value: Any) -> Any:
-        while len(events) >= max_size:  # the next batch is full: wait until it is taken
-            room.clear()
-            await stream.wait(room)
-        event = stream.current_event
-        if event is None:  # pragma: no cover - faust always sets it for a processor
-            raise RuntimeError("no current event in the take buffer")
-        events.append(event)
-        if len(events) >= max_size:
-            full.set()
-        return value
-
-    stream.enable_acks = False
-    stream.add_processor(add_to_buffer)
-    stream._enable_passive(aiter(stream.channel))
-    while not stream.should_stop:
-        if not events:
-            await stream.wait_for_stopped(full, timeout=within)
-            if not events:
-                continue
-        batch = events[:max_size]
-        del events[: len(batch)]
-        full.clear()
-        room.set()
-        yield batch
-
-
 def _cache_livestream_info(seconds: float) -> None:
     """DraftStore.livestream_info (two round trips per livestream per batch) answered from
     memory for `seconds` (a stand-in for reading it once per batch or from the FCALL)."""
@@ -221,19 +115,6 @@ def _cache_livestream_info(seconds: float) -> None:
         return info
 
     setattr(DraftStore, "livestream_info", livestream_info)  # noqa: B010
-
-
-def _skip_moved_drafts() -> None:
-    """The pipeline reads `Applied.changed` only for two gauges (lines and waitlisted units of
-    the batch's drafts), which decodes every changed draft, the many that only moved up a
-    waitlist included. Stand-in for the fix: `changed` decodes the drafts it publishes."""
-    from orders.store import Applied, _drafts_of
-
-    def changed(self: Applied) -> list[Any]:
-        kept = [raw for raw, moved in zip(self.raw_changed, self.moved, strict=True) if not moved]
-        return _drafts_of(kept)
-
-    setattr(Applied, "changed", property(changed))  # noqa: B010
 
 
 def _quiet_monitor() -> Any:
@@ -276,27 +157,77 @@ def _silence_product_metrics() -> None:
 
 
 def _instrument_pipeline(settings: Settings, spec: WorkerSpec) -> None:
-    """(c): note when the agent receives its first batch (and start the profiler there), by
-    wrapping the take_batches that stream.app's agent iterates; nothing else changes. The end
-    is seen from outside, in the store's watermarks."""
+    """(c): note when the intake prepares its first batch (and start the profiler there), by
+    wrapping CommentPipeline.prepare; nothing else changes. The end is seen from outside, in
+    the store's watermarks. Two workers of one run write the first moment once (HSETNX)."""
     import redis.asyncio
 
-    import stream.app
+    from stream.pipeline import CommentPipeline
 
-    original = getattr(stream.app, "take_batches")  # noqa: B009 - the agent's own global
+    original = CommentPipeline.prepare
     client = redis.asyncio.from_url(settings.redis)
+    marked = False
 
-    async def timed_batches(stream: Any, max_size: int, within: float) -> AsyncIterator[Any]:
-        batches = original(stream, max_size, within)
-        first = await anext(batches)
-        await client.hset(RESULT_KEY + spec.run_id, "first", time.time())
-        if spec.profile:
-            _start_profile(spec.profile)
-        yield first
-        async for batch in batches:
-            yield batch
+    async def prepare(self: CommentPipeline, records: Sequence[Any]) -> Any:
+        nonlocal marked
+        if not marked:
+            marked = True
+            await client.hsetnx(RESULT_KEY + spec.run_id, "first", time.time())
+            if spec.profile:
+                _start_profile(spec.profile)
+        return await original(self, records)
 
-    setattr(stream.app, "take_batches", timed_batches)  # noqa: B010
+    setattr(CommentPipeline, "prepare", prepare)  # noqa: B010
+
+
+def _faust_take_agent(app: Any, settings: Settings, tuning: Any, spec: WorkerSpec) -> None:
+    """(f): the comment path as a faust agent, as chotdon had it before the intake: batches
+    of faust's stream (stream.batching.take_batches: faust's own take() acks in a finally),
+    CommentPipeline with the store call of batch N overlapping the parse of N+1, acks after
+    Redis and Kafka have the batch; with the 16 MiB fetch size. The option "faust's take()
+    with a large fetch size" of the issue, measured."""
+    import redis.asyncio
+
+    from orders.store import DraftStore
+    from stream.batching import take_batches
+    from stream.pipeline import Backoff, CommentPipeline, Record
+
+    channel = _comments_topic(app, settings)
+
+    async def publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+        producer = app.producer
+        futures = [await producer.send(t, k, v, None, None, None) for t, k, v in messages]
+        await asyncio.gather(*futures)
+
+    async def agent(stream: Any) -> None:
+        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        store = DraftStore(client)
+        await store.load_functions()
+        pipeline = CommentPipeline(store, publish, settings.topics, Backoff())
+        in_flight: asyncio.Future[None] | None = None
+        marked = False
+
+        async def commit_then_ack(prepared: Any, events: Sequence[Any]) -> None:
+            await pipeline.commit(prepared)
+            for event in events:
+                await stream.ack(event)
+
+        async for events in take_batches(stream, tuning.batch_size, tuning.batch_within):
+            if not marked:
+                marked = True
+                await client.hset(RESULT_KEY + spec.run_id, "first", time.time())
+            records = [Record(m.topic, m.partition, m.offset, m.key, m.value)
+                       for m in (e.message for e in events)]  # fmt: skip
+            prepared = await pipeline.prepare(records)
+            if in_flight is not None:
+                await in_flight
+            in_flight = asyncio.ensure_future(commit_then_ack(prepared, events))
+
+    app.agent(channel, name="bench_faust_take", concurrency=1)(agent)
+
+
+def _comments_topic(app: Any, settings: Settings) -> Any:
+    return app.topic(settings.topics.comments, key_type=bytes, value_type=bytes, internal=False)
 
 
 def _start_profile(path: str) -> None:
@@ -320,8 +251,7 @@ def _replace_agent(app: Any, settings: Settings, tuning: Any, spec: WorkerSpec) 
     from stream.batching import take_batches
     from stream.messages import Comment
 
-    name = next(iter(app.agents))
-    channel = app.agents.pop(name).channel
+    channel = _comments_topic(app, settings)
     key = RESULT_KEY + spec.run_id
 
     async def report(client: Any, first: float, last: float, count: int) -> None:
@@ -332,7 +262,7 @@ def _replace_agent(app: Any, settings: Settings, tuning: Any, spec: WorkerSpec) 
         await client.hset(key, "first", first)  # lets the orchestrator start its CPU clocks
         return first
 
-    if spec.variant == "a":
+    if spec.variant in ("a", "A"):
 
         async def bare(stream: Any) -> None:
             client = redis.asyncio.from_url(settings.redis)

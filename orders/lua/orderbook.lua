@@ -18,9 +18,15 @@ touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are deri
   P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names},
                     v={{allowed values} per attribute name, in a's order}}
   P:held      hash  code -> units reserved by live and finalised lines (remaining = stock - held)
-  P:q:<code>  list  FIFO of waiting requests, "<units>:<line id>:<user id>"
+  P:q:<code>  zset  the product's waiting requests: member "<ticket>:<line id>:<user id>", score
+                    the ticket (given in comment order: the head has the lowest); the units
+                    of a request are kept with its line. A place is counted when read (ZCOUNT
+                    up to the line's earliest ticket), so a request leaving moves no one
+  P:tickets   hash  code -> the last ticket given for the product's queue
   P:users     hash  user id -> msgpack customer record with the user's draft (see below)
-  P:view      hash  seq -> the draft as JSON, exactly what the CLI, the API and draft-events show
+  P:view      hash  seq -> the draft as JSON, as the CLI, the API and draft-events show it but
+                    for the places: a waiting line's "waitlist" is [<ticket>, "<code>"], made
+                    a place by whoever reads it (resolve_view, DraftStore)
   P:seen      set   comment ids applied
   P:unattr    list  JSON of comments without a commenter
   P:recent:<partition>  zset  seq -> the highest offset of the batch that last changed the
@@ -74,15 +80,17 @@ local NULL, enc, dec, pack, unpack_mp, FMT
 local CHUNK = 1000 -- arguments per Redis command; Lua's C stack allows a few thousand
 local US, RS = '\31', '\30'
 -- A line: ID stable within its draft (a queue names it), KEY merge key, CODE (false: a custom
--- line), QTY, RES reserved, WL waitlist place (0: none), PRICE unit price (-1: unknown code),
+-- line), QTY, RES reserved, W waiting requests (below), PRICE unit price (-1: unknown code),
 -- FIXED its JSON up to qty, CIDS its comment ids as JSON, LAST the last comment id added.
+-- W is the line's waiting requests, oldest first: {{ticket, units}, ...} (empty: none waiting).
 -- A catalogue line has a CODE and PRICE >= 0; only such lines hold stock and wait in queues.
-local ID, KEY, CODE, QTY, RES, WL, PRICE, FIXED, CIDS, LAST = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+local ID, KEY, CODE, QTY, RES, W, PRICE, FIXED, CIDS, LAST = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+local LAYOUT = 2 -- of a livestream's keys: P:meta layout; 1 (absent) had rendered places
+-- A waiting line's place in P:view: [ticket, "code"] (codes never hold quotes: see register).
+local MARKER = '"waitlist":%[(%d+),"([^"]*)"%]'
 
 -- Per-call state, reset at the start of every call (a library's upvalues outlive calls).
-local K, PROD, HELD, HELD_DIRTY, QUEUES, USERS, DIRTY, CHANGED
--- Drafts whose only change in this call is a waitlist place moving up (someone ahead left).
-local MOVED
+local K, PROD, HELD, HELD_DIRTY, TICKETS, USERS, DIRTY, CHANGED
 local SEQ, REPEAT, SHOP_J, LIVE_J
 
 local function fail(msg)
@@ -101,9 +109,9 @@ local function reset(meta_key)
   local p = string.sub(meta_key, 1, -6)
   K = { meta = meta_key, products = p .. ':products', held = p .. ':held', q = p .. ':q:',
     users = p .. ':users', view = p .. ':view', seen = p .. ':seen', unattr = p .. ':unattr',
-    recent = p .. ':recent:', cmds = p .. ':cmds' }
-  PROD, HELD, HELD_DIRTY, QUEUES = {}, {}, {}, {}
-  USERS, DIRTY, CHANGED, MOVED = {}, {}, {}, {}
+    recent = p .. ':recent:', cmds = p .. ':cmds', tickets = p .. ':tickets' }
+  PROD, HELD, HELD_DIRTY, TICKETS = {}, {}, {}, {}
+  USERS, DIRTY, CHANGED = {}, {}, {}
 end
 
 -- Chunked multi-key reads and writes ----------------------------------------------------------
@@ -170,72 +178,38 @@ local function set_held(code, v)
   HELD_DIRTY[code] = true
 end
 
--- Queues: appends stay pending; the list is read into a mirror only when its head or middle
--- changes, so an order on a sold-out product costs no read of its (possibly long) queue.
+-- Queues: a sorted set per product, written as the call goes (ZADD, ZREM: O(log n)); a
+-- request leaving rewrites nothing behind it. Places are counted only for what is shown.
 
-local function queue(code)
-  local q = QUEUES[code]
-  if not q then
-    q = { base = redis.call('LLEN', K.q .. code), pend = {} }
-    QUEUES[code] = q
-  end
-  return q
+local function member(ticket, lid, user) return FMT('%d:%d:', ticket, lid) .. user end
+
+local function next_ticket(code)
+  local t = TICKETS[code]
+  if t == nil then t = tonumber(redis.call('HGET', K.tickets, code) or '0') end
+  TICKETS[code] = t + 1
+  return t + 1
 end
 
-local function qlen(q)
-  if q.m then return #q.m end
-  return q.base + #q.pend
+-- A new request at the back of the product's queue.
+local function qpush(code, user, l, units)
+  local t = next_ticket(code)
+  redis.call('ZADD', K.q .. code, t, member(t, l[ID], user))
+  l[W][#l[W] + 1] = { t, units }
 end
 
-local function qload(code)
-  local q = queue(code)
-  if q.m then return q end
-  local m = {}
-  if q.base > 0 then
-    local raw = redis.call('LRANGE', K.q .. code, 0, -1)
-    for i = 1, #raw do
-      local units, lid, user = string.match(raw[i], '^(%d+):(%d+):(.*)$')
-      m[i] = { tonumber(units), tonumber(lid), user }
-    end
-  end
-  for _, e in ipairs(q.pend) do m[#m + 1] = e end
-  q.dirty = #q.pend > 0
-  q.m, q.pend = m, nil
-  return q
+-- Every waiting request of a line leaves its queue.
+local function qremove(code, user, l)
+  local w = l[W]
+  if #w == 0 then return end
+  local members = {}
+  for i, r in ipairs(w) do members[i] = member(r[1], l[ID], user) end
+  redis.call('ZREM', K.q .. code, unpack(members))
+  l[W] = {}
 end
 
--- Returns the 1-based place of the new request.
-local function qpush(code, user, lid, units)
-  local q = queue(code)
-  local e = { units, lid, user }
-  if q.m then
-    q.m[#q.m + 1] = e
-    q.dirty = true
-    return #q.m
-  end
-  q.pend[#q.pend + 1] = e
-  return q.base + #q.pend
-end
-
--- Places before minrm never moved in this call; from minrm on they are recomputed in finish.
-local function moved_from(q, place)
-  if not q.minrm or place < q.minrm then q.minrm = place end
-end
-
-local function qremove(code, user, lid)
-  local q = qload(code)
-  local kept, first = {}, nil
-  for _, e in ipairs(q.m) do
-    if e[2] == lid and e[3] == user then
-      first = first or #kept + 1
-    else
-      kept[#kept + 1] = e
-    end
-  end
-  if first then
-    q.m, q.dirty = kept, true
-    moved_from(q, first)
-  end
+-- The 1-based place of a ticket: the requests at or before it.
+local function place(code, ticket)
+  return redis.call('ZCOUNT', K.q .. code, '-inf', ticket)
 end
 
 -- JSON fragments -----------------------------------------------------------------------------
@@ -266,7 +240,8 @@ local function put_line(parts, n, l)
   parts[n + 3] = jint(l[QTY])
   parts[n + 4] = ',"reserved":'
   parts[n + 5] = jint(l[RES])
-  parts[n + 6] = l[WL] > 0 and ',"waitlist":' .. jint(l[WL]) .. ',"comment_ids":['
+  local w = l[W][1]
+  parts[n + 6] = w and ',"waitlist":[' .. jint(w[1]) .. ',"' .. l[CODE] .. '"],"comment_ids":['
     or ',"waitlist":null,"comment_ids":['
   parts[n + 7] = l[CIDS]
   parts[n + 8] = ']}'
@@ -352,51 +327,45 @@ local function to_history(d, l)
   d.H = d.H == '' and json or d.H .. ',' .. json
 end
 
--- Released or added units go to the head of the queue, partially if need be.
+-- Released or added units go to the head of the queue, partially if need be. The head of a
+-- queue is always its line's earliest request (a line's tickets grow with its requests).
 local function serve(code, t)
   local p = product(code)
   if not p then return end
-  local q = queue(code)
-  if qlen(q) == 0 then return end
   local hv = held(code)
   local avail = p.s < 0 and math.huge or p.s - hv
-  if avail <= 0 then return end
-  local m = qload(code).m
-  local h = 1
-  while avail > 0 and h <= #m do
-    local e = m[h]
-    local take = math.min(avail, e[1])
-    local user = e[3]
+  local key = K.q .. code
+  while avail > 0 do
+    local head = redis.call('ZRANGE', key, 0, 0)[1]
+    if not head then break end
+    local ticket, lid, user = string.match(head, '^(%d+):(%d+):(.*)$')
     local d = user_record(user).d
-    local l = find_line(d, e[2])
+    local l = find_line(d, tonumber(lid))
+    local r = l[W][1]
+    if not r or r[1] ~= tonumber(ticket) then
+      fail('corrupt state: the head of queue ' .. code .. ' is not its line\'s earliest request')
+    end
+    local take = math.min(avail, r[2])
     l[RES] = l[RES] + take
-    if l[RES] == l[QTY] then l[WL] = 0 end
-    hv, avail, e[1] = hv + take, avail - take, e[1] - take
-    if e[1] == 0 then h = h + 1 end
+    hv, avail, r[2] = hv + take, avail - take, r[2] - take
+    if r[2] == 0 then
+      table.remove(l[W], 1)
+      redis.call('ZREM', key, head)
+    end
     touch(user, d, t)
   end
   set_held(code, hv)
-  q.dirty = true
-  if h > 1 then
-    local rest = {}
-    for i = h, #m do rest[#rest + 1] = m[i] end
-    q.m = rest
-    moved_from(q, 1)
-  end
 end
 
 -- l[QTY] already counts the new units; a line that was waiting keeps its earliest place.
-local function request(user, l, was_waiting, p, code, units)
+local function request(user, l, p, code, units)
   local hv = held(code)
   local take = units
   if p.s >= 0 then take = math.max(0, math.min(units, p.s - hv)) end
   l[RES] = l[RES] + take
   set_held(code, hv + take)
   local rest = units - take
-  if rest > 0 then
-    local place = qpush(code, user, l[ID], rest)
-    if not was_waiting then l[WL] = place end
-  end
+  if rest > 0 then qpush(code, user, l, rest) end
 end
 
 -- Takes lines out of stock: all their requests leave first, so freed units never serve a line
@@ -407,7 +376,7 @@ local function release(user, lines, t)
   for _, l in ipairs(lines) do
     local code = l[CODE]
     if code and l[PRICE] >= 0 then
-      if l[QTY] > l[RES] then qremove(code, user, l[ID]) end
+      qremove(code, user, l)
       if l[RES] > 0 then
         set_held(code, held(code) - l[RES])
         if not freed[code] then
@@ -416,7 +385,7 @@ local function release(user, lines, t)
         end
       end
     end
-    l[WL] = 0
+    l[W] = {}
     l[RES] = 0
   end
   for _, code in ipairs(codes) do serve(code, t) end
@@ -452,7 +421,7 @@ end
 local function new_line(d, code, attrs, key, p, item)
   local name, price = nil, -1
   if p then name, price = p.n, p.p end
-  local l = { d.nl, key, code, 0, 0, 0, price, jfixed(code, name, attrs, line_status(item, p),
+  local l = { d.nl, key, code, 0, 0, {}, price, jfixed(code, name, attrs, line_status(item, p),
     price), '', '' }
   d.nl = d.nl + 1
   d.L[#d.L + 1] = l
@@ -474,13 +443,12 @@ local function add_item(user, d, item, cid)
     end
   end
   line = line or new_line(d, code, attrs, key, p, item)
-  local was_waiting = line[PRICE] >= 0 and line[QTY] > line[RES]
   line[QTY] = line[QTY] + qty
   if cid and line[LAST] ~= cid then
     line[CIDS] = line[CIDS] == '' and enc(cid) or line[CIDS] .. ',' .. enc(cid)
     line[LAST] = cid
   end
-  if p then request(user, line, was_waiting, p, code, qty) end
+  if p then request(user, line, p, code, qty) end
 end
 
 -- The items of an order comment as a multiset: equal signatures make a repeat.
@@ -585,58 +553,6 @@ end
 
 -- The end of every writing call ----------------------------------------------------------
 
--- Removals moved the places of everything behind them: those drafts change too, without a
--- comment of theirs, so updated_at stays.
-local function refresh_waitlists()
-  local pending, missing = {}, {}
-  for _, q in pairs(QUEUES) do
-    if q.m and q.minrm then
-      local firsts = {}
-      for place, e in ipairs(q.m) do
-        local k = e[2] .. ':' .. e[3]
-        if not firsts[k] then
-          firsts[k] = true
-          if place >= q.minrm then
-            pending[#pending + 1] = { e[3], e[2], place }
-            if USERS[e[3]] == nil then missing[#missing + 1] = e[3] end
-          end
-        end
-      end
-    end
-  end
-  prefetch(USERS, K.users, missing)
-  for _, f in ipairs(pending) do
-    local d = USERS[f[1]].d
-    local l = find_line(d, f[2])
-    if l[WL] ~= f[3] then
-      l[WL] = f[3]
-      if not CHANGED[f[1]] then MOVED[f[1]] = true end
-      CHANGED[f[1]] = d
-      DIRTY[f[1]] = true
-    end
-  end
-end
-
-local function write_queues()
-  for code, q in pairs(QUEUES) do
-    local key = K.q .. code
-    local entries
-    if q.m then
-      if q.dirty then
-        redis.call('DEL', key)
-        entries = q.m
-      end
-    else
-      entries = q.pend
-    end
-    if entries and #entries > 0 then
-      local raw = {}
-      for i, e in ipairs(entries) do raw[i] = FMT('%d:%d:', e[1], e[2]) .. e[3] end
-      call_each_chunk('RPUSH', key, raw, CHUNK)
-    end
-  end
-end
-
 local function write_hash(key, dirty, encode)
   local args = {}
   for name in pairs(dirty) do
@@ -646,34 +562,37 @@ local function write_hash(key, dirty, encode)
   if #args > 0 then call_each_chunk('HSET', key, args, 2 * CHUNK) end
 end
 
+-- A view with its places: [template, [place of each waiting line, in the template's order]].
+local function with_places(view)
+  local places = {}
+  for ticket, code in string.gmatch(view, MARKER) do places[#places + 1] = place(code, ticket) end
+  return { view, places }
+end
+
+-- The view as the CLI and the API show it (the places filled in).
+local function resolve_view(view)
+  return (string.gsub(view, MARKER, function(ticket, code)
+    return '"waitlist":' .. jint(place(code, ticket))
+  end))
+end
+
 local function finish()
-  refresh_waitlists()
-  write_queues()
   write_hash(K.held, HELD_DIRTY, function(code) return HELD[code] end)
+  write_hash(K.tickets, TICKETS, function(code) return TICKETS[code] end)
   write_hash(K.users, DIRTY, function(user) return pack(USERS[user]) end)
   local changed = {}
   for user, d in pairs(CHANGED) do changed[#changed + 1] = { d.seq, user, d } end
   table.sort(changed, function(a, b) return a[1] < b[1] end)
   local out, views = {}, {}
   for i, x in ipairs(changed) do
-    out[i] = jdraft(x[2], x[3])
+    local view = jdraft(x[2], x[3])
+    out[i] = with_places(view)
     views[2 * i - 1] = x[1]
-    views[2 * i] = out[i]
+    views[2 * i] = view
   end
   if #views > 0 then call_each_chunk('HSET', K.view, views, 2 * CHUNK) end
   redis.call('HSET', K.meta, 'seq', SEQ)
   return out, changed
-end
-
--- For each changed draft, in the order finish returns them: 1 when its only change is its
--- waitlist place moving up, else 0.
-local function moved_flags()
-  local changed = {}
-  for user, d in pairs(CHANGED) do changed[#changed + 1] = { d.seq, MOVED[user] and 1 or 0 } end
-  table.sort(changed, function(a, b) return a[1] < b[1] end)
-  local flags = {}
-  for i, x in ipairs(changed) do flags[i] = x[2] end
-  return flags
 end
 
 -- Input validation ---------------------------------------------------------------------------
@@ -721,9 +640,15 @@ local function decode_json(raw, what)
   return v
 end
 
+local function outdated(meta_key, layout)
+  fail('the livestream\'s state ' .. meta_key .. ' is of layout ' .. (layout or '1')
+    .. ', this chotdon reads layout ' .. LAYOUT .. ': run `chotdon migrate`')
+end
+
 local function load_meta(meta_key)
-  local m = redis.call('HMGET', meta_key, 'seq', 'open', 'repeat', 'shop', 'live')
+  local m = redis.call('HMGET', meta_key, 'seq', 'open', 'repeat', 'shop', 'live', 'layout')
   if not m[1] then fail('livestream not registered: ' .. meta_key) end
+  if tonumber(m[6]) ~= LAYOUT then outdated(meta_key, m[6]) end
   SEQ, REPEAT, SHOP_J, LIVE_J = tonumber(m[1]), m[3], enc(m[4]), enc(m[5])
   return m[2] == '1'
 end
@@ -813,16 +738,14 @@ local function redelivered_views(first_again)
   local views = read_many('HMGET', K.view, seqs)
   local out = {}
   for _, v in ipairs(views) do
-    if v then out[#out + 1] = v end
+    if v then out[#out + 1] = with_places(v) end
   end
   return out
 end
 
 local function remember_changes(last_offsets)
   local members = {}
-  for user, d in pairs(CHANGED) do
-    if not MOVED[user] then members[#members + 1] = d.seq end
-  end
+  for _, d in pairs(CHANGED) do members[#members + 1] = d.seq end
   if #members == 0 then return end
   for p, offset in pairs(last_offsets) do
     local key = K.recent .. p
@@ -858,7 +781,7 @@ local function apply(keys, args)
       first_again[p] = offset
     end
   end
-  if #live == 0 then return { {}, redelivered_views(first_again), 0, {}, marks_of(wms, parts) } end
+  if #live == 0 then return { {}, redelivered_views(first_again), 0, marks_of(wms, parts) } end
   local ids = {}
   for i, e in ipairs(live) do ids[i] = e[1] end
   local fresh = read_many('SMISMEMBER', K.seen, ids) -- 0: not seen before this call
@@ -894,8 +817,7 @@ local function apply(keys, args)
   end
   redis.call('HSET', K.meta, unpack(marks))
   remember_changes(last_offsets)
-  return { out, redelivered_views(first_again), SEQ - seq_before, moved_flags(),
-    marks_of(wms, parts) }
+  return { out, redelivered_views(first_again), SEQ - seq_before, marks_of(wms, parts) }
 end
 
 -- chotdon_command ------------------------------------------------------------------------
@@ -1088,12 +1010,12 @@ local function pick_product(user, d, op)
   local i, code, attrs = op.line, op.code, op.attributes
   local old, p = d.L[i], product(code)
   local status = line_status({ code, old[QTY], attrs, 'matched' }, p)
-  local l = { d.nl, 'k' .. US .. code .. US .. attrs_key(attrs), code, old[QTY], 0, 0, p.p,
+  local l = { d.nl, 'k' .. US .. code .. US .. attrs_key(attrs), code, old[QTY], 0, {}, p.p,
     jfixed(code, p.n, attrs, status, p.p), old[CIDS], old[LAST] }
   d.nl = d.nl + 1
   d.L[i] = l
   to_history(d, old)
-  request(user, l, false, p, code, l[QTY])
+  request(user, l, p, code, l[QTY])
 end
 
 -- Merged into the line's attributes; its reservation stays; no merge with an equal line.
@@ -1121,24 +1043,15 @@ local function reduce(user, l, units, t)
   local waiting = l[QTY] - l[RES]
   local drop = math.min(units, waiting)
   l[QTY] = l[QTY] - units
-  if drop > 0 then
-    local q = qload(code)
-    local m, left, first = q.m, drop, nil
-    for i = #m, 1, -1 do
-      local e = m[i]
-      if e[2] == l[ID] and e[3] == user then
-        local take = math.min(left, e[1])
-        e[1], left = e[1] - take, left - take
-        if e[1] == 0 then
-          table.remove(m, i)
-          first = i
-        end
-        if left == 0 then break end
-      end
+  local w, left = l[W], drop
+  while left > 0 do
+    local r = w[#w]
+    local take = math.min(left, r[2])
+    r[2], left = r[2] - take, left - take
+    if r[2] == 0 then
+      redis.call('ZREM', K.q .. code, member(r[1], l[ID], user))
+      w[#w] = nil
     end
-    q.dirty = true
-    if first then moved_from(q, first) end
-    if drop == waiting then l[WL] = 0 end
   end
   local rest = units - drop
   if rest > 0 then
@@ -1156,9 +1069,9 @@ local function set_quantity(user, l, qty, t)
   elseif kind == 'unknown_code' then
     l[QTY] = qty
   elseif qty > l[QTY] then
-    local was_waiting, units = l[QTY] > l[RES], qty - l[QTY]
+    local units = qty - l[QTY]
     l[QTY] = qty
-    request(user, l, was_waiting, product(l[CODE]), l[CODE], units)
+    request(user, l, product(l[CODE]), l[CODE], units)
   else
     reduce(user, l, l[QTY] - qty, t)
   end
@@ -1179,8 +1092,7 @@ local function finalise(user, c, d, op, t)
   else
     -- Sold: reserved units stay held for good; units still waiting leave the queues.
     for _, l in ipairs(d.L) do
-      if line_kind(l) == 'known' and l[QTY] > l[RES] then qremove(l[CODE], user, l[ID]) end
-      l[WL] = 0
+      if line_kind(l) == 'known' then qremove(l[CODE], user, l) end
     end
     d.st, d.oid, d.fa, d.fb = 'finalised', op.order_id, t, op.staff
   end
@@ -1213,7 +1125,7 @@ local function act(user, c, d, op, t)
   elseif kind == 'add_line' then
     add_item(user, d, { op.code, op.qty, op.attributes, 'matched' }, nil)
   elseif kind == 'add_custom_line' then
-    d.L[#d.L + 1] = { d.nl, 'c' .. US .. jint(d.nl), false, op.qty, op.qty, 0, op.price,
+    d.L[#d.L + 1] = { d.nl, 'c' .. US .. jint(d.nl), false, op.qty, op.qty, {}, op.price,
       jfixed(nil, op.name, {}, 'custom', op.price), '', '' }
     d.nl = d.nl + 1
   elseif kind == 'assign' then
@@ -1244,7 +1156,7 @@ local function command(keys, args)
   if stored then
     local status, seq, reasons = string.match(stored, '^([^\31]*)\31([^\31]*)\31(.*)$')
     local view = seq ~= '' and redis.call('HGET', K.view, seq) or false
-    return { status, reasons, view, {}, 1 }
+    return { status, reasons, view and with_places(view), {}, 1 }
   end
   local seq = op.seq
   local view, status, user, c, d = draft_by_seq(seq)
@@ -1257,28 +1169,30 @@ local function command(keys, args)
   if status ~= 'open' then
     reasons = jreasons({ { 'draft_not_open', false, { { 'status', status } } } })
     remember(cid, 'refused', seq, reasons)
-    return { 'refused', reasons, view, {}, 0 }
+    return { 'refused', reasons, with_places(view), {}, 0 }
   end
-  if op.type == 'finalise' and op.expect ~= view then return { 'stale', '[]', view, {}, 0 } end
+  if op.type == 'finalise' and op.expect ~= resolve_view(view) then
+    return { 'stale', '[]', with_places(view), {}, 0 }
+  end
   local problems = command_problems(d, op)
   if #problems > 0 then
     reasons = jreasons(problems)
     remember(cid, 'refused', seq, reasons)
-    return { 'refused', reasons, view, {}, 0 }
+    return { 'refused', reasons, with_places(view), {}, 0 }
   end
   local t = op.at
   if act(user, c, d, op, t) then touch(user, d, t) end
   local out, changed = finish()
-  local others = {}
+  local others, shown = {}, nil
   for i, x in ipairs(changed) do
     if x[2] == user then
-      view = out[i]
-    elseif not MOVED[x[2]] then
+      shown = out[i]
+    else
       others[#others + 1] = out[i]
     end
   end
   remember(cid, 'applied', seq, '[]')
-  return { 'applied', '[]', view, others, 0 }
+  return { 'applied', '[]', shown or with_places(view), others, 0 }
 end
 
 -- chotdon_register -----------------------------------------------------------------------
@@ -1286,6 +1200,10 @@ end
 local function product_problem(p)
   if type(p) ~= 'table' then return 'not an object' end
   if not is_text(p.code) then return 'no code' end
+  -- a code is written into the waitlist marker of P:view as is
+  if not is_word(p.code) or string.find(p.code, '["\\]') then
+    return 'the code holds a quote, a backslash or a control character'
+  end
   if not is_text(p.name) then return 'no name' end
   if not is_int(p.price) or p.price < 0 then return 'price is not a non-negative integer' end
   if p.stock ~= NULL and (not is_int(p.stock) or p.stock < 0) then return 'bad stock' end
@@ -1316,15 +1234,17 @@ local function register(keys, args)
     if problem then fail('bad product ' .. i .. ': ' .. problem) end
   end
   local fp = redis.sha1hex(products_json .. '\n' .. rep .. '\n' .. config)
-  local cur = redis.call('HMGET', K.meta, 'fp', 'ver', 'shop', 'live')
+  local cur = redis.call('HMGET', K.meta, 'fp', 'ver', 'shop', 'live', 'layout')
   if cur[3] and (cur[3] ~= shop or cur[4] ~= live) then
     fail('the meta key belongs to another livestream')
   end
+  if cur[2] and tonumber(cur[5]) ~= LAYOUT then outdated(K.meta, cur[5]) end
   if cur[1] == fp then return {} end
   if cur[2] then
     redis.call('HSET', K.meta, 'ver', tonumber(cur[2]) + 1)
   else
-    redis.call('HSET', K.meta, 'shop', shop, 'live', live, 'seq', 0, 'open', 1, 'ver', 1)
+    redis.call('HSET', K.meta, 'shop', shop, 'live', live, 'seq', 0, 'open', 1, 'ver', 1,
+      'layout', LAYOUT)
   end
   redis.call('HSET', K.meta, 'repeat', rep, 'config', config, 'fp', fp)
   load_meta(K.meta)
@@ -1364,9 +1284,92 @@ local function customers(keys)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- chotdon_view, chotdon_queues: reads that need the places counted -----------------------
+
+local function view(keys, args)
+  reset(keys[1])
+  local raw = redis.call('HGET', K.view, args[1] or '')
+  return raw and resolve_view(raw) or false
+end
+
+-- {code: [[units, line id, user id], ...] head first}, from the queues and the lines' requests.
+local function queues(keys)
+  reset(keys[1])
+  local parts = {}
+  for _, code in ipairs(redis.call('HKEYS', K.tickets)) do
+    local entries = {}
+    for _, m in ipairs(redis.call('ZRANGE', K.q .. code, 0, -1)) do
+      local ticket, lid, user = string.match(m, '^(%d+):(%d+):(.*)$')
+      local units
+      for _, r in ipairs(find_line(user_record(user).d, tonumber(lid))[W]) do
+        if r[1] == tonumber(ticket) then units = r[2] end
+      end
+      if not units then fail('corrupt state: queue ' .. code .. ' names a request its line lacks') end
+      entries[#entries + 1] = '[' .. jint(units) .. ',' .. lid .. ',' .. enc(user) .. ']'
+    end
+    if #entries > 0 then parts[#parts + 1] = enc(code) .. ':[' .. table.concat(entries, ',') .. ']' end
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- chotdon_migrate: a livestream's state of layout 1 to LAYOUT ----------------------------
+-- Layout 1 kept each queue as a list "<units>:<line id>:<user id>" and a line's place (a
+-- number) in its slot W, and rendered places into P:view. Each request becomes a ticket in
+-- its queue's order (so the places stay what they were), each line gets its requests, every
+-- current draft's view is rendered again. Idempotent: a livestream of LAYOUT answers 0.
+
+local function migrate(keys)
+  reset(keys[1])
+  local m = redis.call('HMGET', K.meta, 'seq', 'layout', 'shop', 'live')
+  if not m[1] then fail('livestream not registered: ' .. K.meta) end
+  if tonumber(m[2]) == LAYOUT then return 0 end
+  SEQ, SHOP_J, LIVE_J = tonumber(m[1]), enc(m[3]), enc(m[4])
+  local flat = redis.call('HGETALL', K.users)
+  for i = 1, #flat, 2 do
+    local c = unpack_mp(flat[i + 1])
+    USERS[flat[i]] = c
+    if c.d then
+      for _, l in ipairs(c.d.L) do l[W] = {} end
+    end
+  end
+  local codes = redis.call('HKEYS', K.products)
+  for _, code in ipairs(redis.call('HKEYS', K.held)) do codes[#codes + 1] = code end
+  local done = {}
+  for _, code in ipairs(codes) do
+    local key = K.q .. code
+    if not done[code] and redis.call('TYPE', key).ok == 'list' then
+      done[code] = true
+      local entries = redis.call('LRANGE', key, 0, -1)
+      redis.call('DEL', key)
+      local args = {}
+      for n, raw in ipairs(entries) do
+        local units, lid, user = string.match(raw, '^(%d+):(%d+):(.*)$')
+        local l = find_line(USERS[user].d, tonumber(lid))
+        l[W][#l[W] + 1] = { n, tonumber(units) }
+        args[#args + 1] = n
+        args[#args + 1] = member(n, tonumber(lid), user)
+      end
+      if #args > 0 then call_each_chunk('ZADD', key, args, 2 * CHUNK) end
+      TICKETS[code] = #entries
+    end
+  end
+  for user, c in pairs(USERS) do
+    DIRTY[user] = true
+    if c.d then CHANGED[user] = c.d end
+  end
+  finish()
+  redis.call('HSET', K.meta, 'layout', LAYOUT)
+  return 1
+end
+
 redis.register_function('chotdon_apply', apply)
 redis.register_function('chotdon_command', command)
 redis.register_function('chotdon_register', register)
 redis.register_function('chotdon_stop', stop)
 redis.register_function { function_name = 'chotdon_customers', callback = customers,
   flags = { 'no-writes' } }
+redis.register_function { function_name = 'chotdon_view', callback = view,
+  flags = { 'no-writes' } }
+redis.register_function { function_name = 'chotdon_queues', callback = queues,
+  flags = { 'no-writes' } }
+redis.register_function('chotdon_migrate', migrate)

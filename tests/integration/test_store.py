@@ -29,6 +29,7 @@ from orders.store import (
     DraftCommandResult,
     DraftStore,
     StoreError,
+    WatermarkBehind,
     encode_events,
     livestream_prefix,
 )
@@ -182,6 +183,26 @@ async def test_a_redelivered_batch_returns_its_customers_drafts_unchanged(
     assert (again.changed, again.created) == ([], 0)
     assert again.redelivered == first.changed
     assert await _state(store, "l1") == before
+
+
+async def test_a_store_behind_what_the_caller_applied_refuses_the_batch(
+    store: DraftStore,
+) -> None:
+    """The intake sends the watermarks it knows; a store below them lost writes (Redis came
+    back older), and applying on top would skip the lost comments for good."""
+    await _register(store, "l1", S.CATALOGUE, "ignore")
+    feed = S.Feed()
+    first = [feed("u1", "order", S.item("MP10")), feed("u2", "order", S.item("MP10"))]
+    applied = await store.apply_batch(S.SHOP, "l1", first)
+    mark = first[-1].offset
+    assert applied.watermarks == {first[-1].partition: mark}
+    before = await _state(store, "l1")
+    later = [feed("u3", "order", S.item("MP10"))]
+    with pytest.raises(WatermarkBehind, match="watermark went back"):
+        await store.apply_batch(S.SHOP, "l1", later, {first[-1].partition: mark + 5})
+    assert await _state(store, "l1") == before
+    again = await store.apply_batch(S.SHOP, "l1", later, {first[-1].partition: mark})
+    assert again.created == 1 and again.watermarks == {later[0].partition: later[0].offset}
 
 
 async def test_bad_input_leaves_no_trace(store: DraftStore, client: redis.asyncio.Redis) -> None:
