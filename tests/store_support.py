@@ -39,6 +39,17 @@ def client(request: pytest.FixtureRequest) -> redis.asyncio.Redis:
 
 
 @pytest.fixture
+def client_url(request: pytest.FixtureRequest, client: redis.asyncio.Redis) -> str:
+    """The CHOTDON_REDIS URL of `client`: for a `chotdon` command on the same Redis."""
+    from live_processes import redis_test_url
+
+    if request.node.callspec.params["client"] == "cluster":
+        url: str = request.getfixturevalue("redis_cluster").url
+        return url
+    return redis_test_url(request.getfixturevalue("stack"))
+
+
+@pytest.fixture
 async def store(client: redis.asyncio.Redis) -> DraftStore:
     store = DraftStore(client)
     await store.load_functions()

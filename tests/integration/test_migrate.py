@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio
-from live_processes import CHOTDON, DEMO_SHOP, redis_test_url
+from live_processes import CHOTDON, DEMO_SHOP
 from live_support import comment_events, model_book, shop_with
 
 from cli.samples import generate
-from config.settings import Settings
 from orders.events import CommentEvent
 from orders.store import (
     DraftStore,
@@ -40,7 +39,7 @@ def _batches(events: Sequence[CommentEvent], size: int = 250) -> list[Sequence[C
 
 
 async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_book(
-    stack: Settings, client: redis.asyncio.Redis, store: DraftStore
+    client_url: str, client: redis.asyncio.Redis, store: DraftStore
 ) -> None:
     shop = shop_with(DEMO_SHOP)
     shop_id = shop.shop.id
@@ -63,7 +62,7 @@ async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_bo
         await store.register_shop(shop, LIVE)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHOTDON_")}
-    env["CHOTDON_REDIS"] = redis_test_url(stack)
+    env["CHOTDON_REDIS"] = client_url
     done = await asyncio.to_thread(subprocess.run, [str(CHOTDON), "migrate"], env=env,
                                    capture_output=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
