@@ -8,6 +8,7 @@ batch is applied whole or not at all and a replayed batch changes nothing (ARCHI
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from config.shop import Product, ShopConfig
+from config.shop import Orders, Product, ShopConfig
 from orders.connection import redis_client
 from orders.events import CommentEvent, validate_events, validate_op
 from orders.model import DraftCommandResult, Json, ReasonTuple
@@ -41,6 +42,7 @@ __all__ = [
 
 RepeatRule = Literal["ignore", "add"]
 
+DEFAULT_RETENTION_DAYS = Orders().retention_days
 _LUA = files("orders").joinpath("lua/orderbook.lua").read_text(encoding="utf-8")
 # Braces would break the hash tag that keeps a livestream's keys in one Cluster slot.
 _ID_RE = re.compile(r"^[^{}\s]+$")
@@ -130,6 +132,12 @@ class Applied:
         """What the agent publishes: changed drafts, then the redelivered ones. A waitlist
         place moving up (someone ahead left) changes no draft: places are counted when read."""
         return self.changed + self.redelivered
+
+
+def retention_days(shop_config_json: bytes) -> int:
+    """The shop's `[orders] retention_days`, from the configuration a livestream keeps."""
+    days = orjson.loads(shop_config_json or b"{}").get("orders", {}).get("retention_days")
+    return int(days) if isinstance(days, int) and days >= 1 else DEFAULT_RETENTION_DAYS
 
 
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
@@ -234,13 +242,25 @@ class DraftStore:
         owner = await self._redis.hget(registry_key(livestream_id), "shop_id")
         return None if owner is None else _text(owner)
 
-    async def stop_livestream(self, livestream_id: str) -> bool:
-        """Orders and cancels stop changing drafts; False when the livestream is unknown."""
-        shop_id = await self._shop_of(livestream_id)
-        if shop_id is None:
+    async def stop_livestream(self, livestream_id: str, *, now: float | None = None) -> bool:
+        """Orders and cancels stop changing drafts; False when the livestream is unknown.
+
+        The shop's `[orders] retention_days` start counting: then every key of the livestream
+        (drafts, dedupe set, command outcomes, its registry entry) expires at once. A second
+        stop keeps the first deadline."""
+        info = await self.livestream_info(livestream_id)
+        if info is None:
             return False
-        prefix = livestream_prefix(shop_id, livestream_id)
-        return bool(await self._fcall("chotdon_stop", f"{prefix}:meta"))
+        prefix = livestream_prefix(info.shop_id, livestream_id)
+        days = retention_days(info.shop_config_json)
+        deadline = int((time.time() if now is None else now) + days * 86400)
+        stopped = bool(await self._fcall("chotdon_stop", f"{prefix}:meta", str(deadline)))
+        # the first stop's deadline (gone with the rest if it has passed already: ours then)
+        kept = await self._redis.hget(f"{prefix}:meta", "until")
+        if stopped:
+            until = deadline if kept is None else int(_text(kept))
+            await self._redis.expireat(registry_key(livestream_id), until)
+        return stopped
 
     async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None:
         shop_id = await self._shop_of(livestream_id)
