@@ -453,6 +453,45 @@ async def broker_kill(scene: Scene, size: Size = CI["broker"]) -> FaultReport:
         kafka.stop()
 
 
+async def kafka_full_disk(scene: Scene, size: Size = CI["broker"]) -> FaultReport:
+    """The broker's data on a small disk that fills up mid-stream: Kafka takes its log
+    directory offline and, it being the only one, the broker stops. The disk is freed and
+    the broker started again; meanwhile the worker has no broker and the producers resend."""
+    disk = SmallDisk(scene.workdir / "kafka-disk", 320).mount()
+    try:
+        kafka = OwnKafka(disk.path / "stack", scene.settings)
+        kafka.start()
+        scene = Scene(kafka.settings, scene.workdir)
+
+        async def fault(
+            feed: Feed, watch: ProgressWatch, pool: WorkerPool, rep: FaultReport
+        ) -> None:
+            await _until_progress(watch, len(feed.comments) // 3, pool)
+            disk.fill()
+            full = time.monotonic()
+
+            async def broker_gave_up() -> bool:
+                return not kafka.alive()
+
+            await wait_for(broker_gave_up, "the broker stopping on its full disk",
+                           watch=pool.alive, limit=120)  # fmt: skip
+            rep.notes.append(
+                f"broker stopped {time.monotonic() - full:.0f} s after the disk filled"
+            )
+            disk.free()
+            kafka.start()
+            back = time.monotonic()
+            rep.moments.append(back)
+            await _until_moved(watch, back, pool, feed)
+
+        try:
+            return await _run(scene, "Kafka disk full", size, fault)
+        finally:
+            kafka.stop()
+    finally:
+        disk.unmount()
+
+
 async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
     """The worker reaches Kafka through a proxy (the broker advertises the proxy to it): 200 ms
     latency, every connection reset, then half-open for 15 s, then healed. The producer and the
@@ -576,6 +615,7 @@ SCENARIOS = {
     "redis_network": redis_network,
     "broker_kill": broker_kill,
     "kafka_network": kafka_network,
+    "kafka_full_disk": kafka_full_disk,
     "cluster_worker_kills": cluster_worker_kills,
     "cluster_failover": cluster_failover,
 }
