@@ -1,6 +1,6 @@
 """Staff commands through the command processor (stream/staff.py) on a real Redis.
 
-    .venv/bin/python benchmarks/command_bench.py [--drafts 1000] [--runs 3] [--concurrency 4] \
+    .venv/bin/python benchmarks/command_bench.py [--drafts 1000] [--runs 3] [--concurrency 4 16] \
         [--out benchmarks/results/commands.json]
 
 What finishing orders costs: commands/s, latency, Redis calls, CPU and optimistic-transaction
@@ -15,7 +15,8 @@ starts from an empty database: the sample shop (config/shops/demo.toml) with
 `cli.samples.generate` (10 x --drafts customers, 3 comments per customer, parsed with the
 shop's grammar) applied in batches of 500, which leaves at least --drafts open drafts with a
 phone number from the comments. Then, each kind one command at a time awaited by one processor,
-then by --concurrency processors at once (asyncio.gather, each its own client, on other drafts):
+then by each --concurrency K processors at once (asyncio.gather, each its own client, on other
+drafts; the drafts are dealt among the widths alike):
 
 1. set_customer (phone in a typed spelling, address, province spelling) on every draft that
    would pass the finalise checks once it has them;
@@ -522,21 +523,20 @@ async def one_run(
             f"(wanted {args.drafts})[/yellow]"
         )
     rng = random.Random(run)
-    # Alternate drafts between the two widths, so both get alike drafts (early customers have
-    # more lines, and more of them wait for stock).
+    # Alternate drafts between the widths, so all get alike drafts (early customers have more
+    # lines, and more of them wait for stock).
+    widths = (1, *args.concurrency)
+    parts = len(widths)
     final = prepared.finalisable
-    groups = {1: final[0::2], args.concurrency: final[1::2]}
-    mix_size = min(args.drafts // 2, len(prepared.others) // 2)
-    spread = prepared.others[:: len(prepared.others) // (2 * mix_size)][: 2 * mix_size]
-    mixes = {1: spread[0::2], args.concurrency: spread[1::2]}
+    groups = {width: final[i::parts] for i, width in enumerate(widths)}
+    mix_size = min(args.drafts // parts, len(prepared.others) // parts)
+    spread = prepared.others[:: len(prepared.others) // (parts * mix_size)][: parts * mix_size]
+    mixes = {width: spread[i::parts] for i, width in enumerate(widths)}
     counters = Counters()
     phases: list[dict[str, Any]] = []
-    orders: dict[int, dict[int, str]] = {1: {}, args.concurrency: {}}
-    # one processor, and --concurrency others, each with its own client, for the whole run
-    processors = {
-        width: [make_processor(url, counters) for _ in range(width)]
-        for width in (1, args.concurrency)
-    }
+    orders: dict[int, dict[int, str]] = {width: {} for width in widths}
+    # one processor, and each --concurrency's others, each with its own client, for the run
+    processors = {width: [make_processor(url, counters) for _ in range(width)] for width in widths}
     for kind in KINDS:
         for width, procs in processors.items():
             drafts = mixes[width] if kind == "mix" else groups[width]
@@ -739,11 +739,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="open drafts with a phone number, at least (10x customers)",
     )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=4, help="processors at once")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4],
+                        help="processors at once, one phase per width (and 1)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks/results/commands.json")
     parser.add_argument("--note", default="", help="recorded in the JSON (e.g. machine load)")
     args = parser.parse_args(argv)
-    if args.drafts < 10 or args.runs < 1 or args.concurrency < 2:
+    if args.drafts < 10 or args.runs < 1 or min(args.concurrency) < 2:
         parser.error("need --drafts >= 10, --runs >= 1 and --concurrency >= 2")
     return args
 

@@ -20,7 +20,10 @@ group from offset 0 over the same records, interleaved (a, A, b, f, c, C, k, a, 
               HSET phone: ~3-6 commands per comment), capped (--naive-limit, --naive-seconds);
   (f) faust   chotdon's CommentPipeline as a faust agent on take_batches (the comment agent
               before the intake), 16 MiB fetch size: the option "faust's take()";
-  (c) chotdon chotdon's worker as shipped: the comment intake (stream/intake.py);
+  (c) chotdon chotdon's worker as shipped: the comment intake (stream/intake.py), with the
+              command and automation agents beside it (the automation agent reads every
+              draft event);
+  (o) chotdon the same worker with --agents comments (a flood deployment's comment workers);
   (C) two     two chotdon workers in one group on the 4 partitions: the combined rate, and
               the drafts compared with (c)'s;
   (k) a plain aiokafka consumer decoding the records (no faust, no Redis): the floor.
@@ -88,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add("--partitions", type=int, default=4, help="partitions of the bench topic (default 4)")
     add("--runs", type=int, default=3, help="runs of each variant; the median is reported")
-    add("--variants", default="aAbfcCk", help="which of a A b f c C k to run (default all)")
+    add("--variants", default="aAbfcoCk", help="which of a A b f c o C k to run (default all)")
     add("--naive-limit", type=int, default=20_000, help="(b) stops after this many comments")
     add("--naive-seconds", type=float, default=30.0, help="(b) stops after this long")
     add("--latency-rate", type=float, default=1000.0, help="comments/s of the latency run")

@@ -3,8 +3,8 @@
 A store of another layout is refused by the workers and commands ("run `chotdon migrate`"), so
 that state written by older code is never misread. Stop the workers, run this once, start the
 workers of the new version. Each livestream is upgraded in one atomic call (a livestream of
-3,000 customers blocks Redis for some tens of milliseconds); progress is printed per
-livestream. Running it again changes nothing.
+3,000 customers blocks Redis for some tens of milliseconds), each shop in one transaction;
+progress is printed per livestream and shop. Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -27,10 +27,20 @@ def add_parser(subparsers: Any) -> None:
 
 
 async def migrate(redis_url: str, quiet: bool = False) -> tuple[int, int]:
-    """(livestreams upgraded, livestreams already current)."""
+    """(livestreams and shops upgraded, livestreams and shops already current)."""
+    from orders.shop.store import ShopStore
     from orders.store import DraftStore
 
     upgraded = current = 0
+    async with ShopStore.connect(redis_url) as shops:
+        shop_ids = await shops.shop_ids()
+        for number, shop_id in enumerate(shop_ids, 1):
+            changed = await shops.migrate(shop_id)
+            upgraded += changed
+            current += not changed
+            if not quiet:
+                state = "upgraded" if changed else "already current"
+                print(f"[{number}/{len(shop_ids)}] shop {shop_id}: {state}", file=sys.stderr)
     async with DraftStore.connect(redis_url) as store:
         await store.load_functions()
         livestreams = await store.livestreams()
@@ -52,5 +62,5 @@ async def migrate(redis_url: str, quiet: bool = False) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     upgraded, current = asyncio.run(migrate(settings.redis, args.quiet))
-    print(f"{upgraded} livestreams upgraded, {current} already current")
+    print(f"{upgraded} livestreams and shops upgraded, {current} already current")
     return 0

@@ -176,6 +176,7 @@ def _text(value: Any) -> str:
 class DraftStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._owners: dict[str, str] = {}  # livestream -> shop: a livestream never changes shop
 
     @classmethod
     @asynccontextmanager
@@ -239,8 +240,14 @@ class DraftStore:
         )  # fmt: skip
 
     async def _shop_of(self, livestream_id: str) -> str | None:
+        known = self._owners.get(livestream_id)
+        if known is not None:
+            return known
         owner = await self._redis.hget(registry_key(livestream_id), "shop_id")
-        return None if owner is None else _text(owner)
+        if owner is None:
+            return None
+        self._owners[livestream_id] = _text(owner)
+        return self._owners[livestream_id]
 
     async def stop_livestream(self, livestream_id: str, *, now: float | None = None) -> bool:
         """Orders and cancels stop changing drafts; False when the livestream is unknown.

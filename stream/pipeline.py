@@ -219,18 +219,23 @@ class CommentPipeline:
             comment = self._decode(record, outgoing)
             if comment is not None:
                 by_livestream.setdefault(comment.livestream_id, []).append((record, comment))
+        # Livestreams are independent: their reads go out together, not one round trip after
+        # the other (on a busy machine each round trip waits for a core).
+        grammars = await asyncio.gather(*(self._grammar(live) for live in by_livestream))
         groups = []
-        for livestream_id, entries in by_livestream.items():
-            group = await self._parse_group(livestream_id, entries, outgoing)
+        for (livestream_id, entries), found in zip(by_livestream.items(), grammars, strict=True):
+            group = self._parse_group(livestream_id, entries, found, outgoing)
             if group is not None:
                 groups.append(group)
         return Prepared(groups, outgoing)
 
     async def commit(self, prepared: Prepared) -> None:
-        """Apply every group, then publish; returns once Kafka has every message."""
+        """Apply every group (concurrently: one livestream's keys never touch another's), then
+        publish, each livestream's events in order; returns once Kafka has every message."""
         outgoing = prepared.outgoing
-        for group in prepared.groups:
-            await self._apply_group(group, outgoing)
+        produced = await asyncio.gather(*(self._apply_group(g) for g in prepared.groups))
+        for messages in produced:
+            outgoing.extend(messages)
         if outgoing:
             await self.publish(outgoing)
 
@@ -260,7 +265,9 @@ class CommentPipeline:
 
     # -- parsing ------------------------------------------------------------------------
 
-    async def _grammar(self, livestream_id: str) -> tuple[LivestreamInfo | None, Grammar | None]:
+    async def _grammar(
+        self, livestream_id: str
+    ) -> tuple[LivestreamInfo | None, Grammar | None] | ConfigError:
         info = await self.backoff.call(
             f"reading livestream {livestream_id}",
             lambda: self.store.livestream_info(livestream_id),
@@ -270,25 +277,28 @@ class CommentPipeline:
         cached = self._grammars.get(livestream_id)
         if cached is not None and cached[0] == info.config_version:
             return info, cached[1]
-        shop = validate_document(
-            ShopConfig, orjson.loads(info.shop_config_json), f"livestream {livestream_id}"
-        )
+        try:
+            shop = validate_document(
+                ShopConfig, orjson.loads(info.shop_config_json), f"livestream {livestream_id}"
+            )
+        except ConfigError as exc:
+            return exc
         grammar = compile_grammar(shop)
         self._grammars[livestream_id] = (info.config_version, grammar)
         return info, grammar
 
-    async def _parse_group(
+    def _parse_group(
         self,
         livestream_id: str,
         entries: list[tuple[Record, Comment]],
+        found: tuple[LivestreamInfo | None, Grammar | None] | ConfigError,
         outgoing: list[tuple[str, bytes | None, bytes]],
     ) -> Group | None:
-        try:
-            info, grammar = await self._grammar(livestream_id)
-        except ConfigError as exc:
+        if isinstance(found, ConfigError):
             for record, _ in entries:
-                self._dead(record, "invalid_livestream_config", str(exc), outgoing)
+                self._dead(record, "invalid_livestream_config", str(found), outgoing)
             return None
+        info, grammar = found
         if info is None or grammar is None:
             detail = (
                 f"livestream {livestream_id!r} was never started "
@@ -312,9 +322,9 @@ class CommentPipeline:
 
     # -- applying -----------------------------------------------------------------------
 
-    async def _apply_group(
-        self, group: Group, outgoing: list[tuple[str, bytes | None, bytes]]
-    ) -> None:
+    async def _apply_group(self, group: Group) -> list[tuple[str, bytes | None, bytes]]:
+        """One livestream's store call; the draft events it produced."""
+        outgoing: list[tuple[str, bytes | None, bytes]] = []
         shop_id, livestream_id, events = group.shop_id, group.livestream_id, group.events
         known = self.known
         expected = (
@@ -350,6 +360,7 @@ class CommentPipeline:
             value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now, warnings)
             outgoing.append((self.topics.draft_events, key, value))
         metrics.DRAFT_EVENTS.inc(len(published))
+        return outgoing
 
     async def _customer_flags(self, shop_id: str, drafts: list[dict[str, Any]]) -> dict[str, Any]:
         """What the shop knows of these customers (returned orders, blacklist): one read."""

@@ -34,12 +34,13 @@ VARIANTS = {
     "A": "bare faust agent (decode only), 16 MiB fetch size",
     "b": "naive (awaited Redis per comment)",
     "f": "chotdon's pipeline as a faust agent (take batches), 16 MiB fetch",
-    "c": "chotdon worker (the intake)",
+    "c": "chotdon worker (the intake), its three agents",
+    "o": "chotdon worker --agents comments (the comment path alone)",
     "C": "two chotdon workers, one group, 4 partitions (combined)",
     "k": "reference: aiokafka consumer, no faust (decode only)",
 }
 FAUST_COMMENT_VARIANTS = ("a", "A", "b", "f")  # a faust agent on the comments topic
-WATERMARK_VARIANTS = ("c", "C", "f")  # done when the store's watermarks reach the end
+WATERMARK_VARIANTS = ("c", "o", "C", "f")  # done when the store's watermarks reach the end
 
 
 @dataclass(frozen=True, slots=True)

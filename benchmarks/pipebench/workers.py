@@ -30,6 +30,8 @@ def worker_main(spec: WorkerSpec) -> None:
         return
     faust_comments = spec.variant in FAUST_COMMENT_VARIANTS
     agents = [a for a in spec.knobs.agents if not (faust_comments and a == "comments")]
+    if spec.variant == "o":
+        agents = ["comments"]
     app = create_app(settings, tuning, agents)
     conf = dict(spec.knobs.conf)
     if spec.variant in ("A", "f"):
@@ -42,7 +44,7 @@ def worker_main(spec: WorkerSpec) -> None:
         _silence_product_metrics()
     if spec.knobs.info_cache:
         _cache_livestream_info(spec.knobs.info_cache)
-    if spec.variant == "c":
+    if spec.variant in ("c", "o", "C"):
         _instrument_pipeline(settings, spec)
     elif spec.variant == "f":
         _faust_take_agent(app, settings, tuning, spec)

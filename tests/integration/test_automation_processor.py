@@ -3,7 +3,6 @@ applying what it sends: events in, rules evaluated, commands out, acted on once.
 
 from __future__ import annotations
 
-import os
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -13,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 import redis.asyncio
-from live_processes import DEMO_SHOP
+from live_processes import DEMO_SHOP, redis_test_url
 
 from config.loader import validate_document
 from config.settings import Topics
@@ -168,11 +167,10 @@ async def test_round_robin_continues_across_a_restart(rig: Rig, stack: Any) -> N
     """Five owners picked, the worker replaced (new processors, new Redis connection), five
     more: the turn is kept in Redis, so the ten alternate exactly (a counter in memory would
     start over: six and four)."""
-    db = int(os.environ.get("CHOTDON_TEST_REDIS_DB", "0"))
     for n in range(5):
         await rig.chat_order("shared", f"09120002{n:02d}")
         await rig.settle()
-    fresh = redis.asyncio.Redis.from_url(stack.redis, db=db)
+    fresh = redis.asyncio.Redis.from_url(redis_test_url(stack))
     try:
         drafts, shops = DraftStore(fresh), ShopStore(fresh)
         rig.commands = CommandProcessor(drafts, shops, rig.bus, TOPICS)

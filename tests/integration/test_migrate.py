@@ -66,7 +66,7 @@ async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_bo
     done = await asyncio.to_thread(subprocess.run, [str(CHOTDON), "migrate"], env=env,
                                    capture_output=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
-    assert "1 livestreams upgraded, 0 already current" in done.stdout.decode()
+    assert "1 livestreams and shops upgraded, 0 already current" in done.stdout.decode()
     assert f"livestream {LIVE}" in done.stderr.decode()  # progress, per livestream
 
     assert await store.drafts(shop_id, LIVE) == book.drafts()

@@ -17,7 +17,8 @@ from orders.commands import Blacklist, ChangeStatus, ChatDiscard, ChatStart, Mer
 from orders.reasons import reason
 from orders.shop.order import order_from_draft
 from orders.shop.store import ShopResult, ShopStore, flags_key, shop_prefix
-from orders.store import registry_key
+from orders.shop.store.transaction import ShopKeys
+from orders.store import StoreOutdated, registry_key
 
 Json = dict[str, Any]
 SHOP = "shop1"
@@ -557,3 +558,39 @@ def test_keys_share_the_shops_hash_tag() -> None:
     assert shop_prefix("shop1") == "chotdon:{shop1}"
     with pytest.raises(ValueError):
         shop_prefix("bad{shop}")
+
+
+# -- layout versions -----------------------------------------------------------------------
+
+
+async def _fold_into_hashes(client: redis.asyncio.Redis, shop_id: str) -> None:
+    """The shop's records as layout 1 kept them (orders/shop/store/__init__.py at 71d197a):
+    one hash per collection (S:orders, S:customers, S:cidx, S:chats, S:inbox), no S:layout,
+    no index sets."""
+    keys = ShopKeys.of(shop_id)
+    for collection in keys.collections():
+        async for key in client.scan_iter(match=f"{collection}:*"):
+            name = key.decode()[len(collection) + 1 :]
+            await client.hset(collection, name, await client.get(key))
+            await client.delete(key)
+    await client.delete(keys.layout, keys.order_ids, keys.customer_ids)
+
+
+async def test_a_shop_of_layout_1_is_refused_until_migrated_then_reads_the_same(
+    redis_client: redis.asyncio.Redis, store: ShopStore
+) -> None:
+    """Orders and their customers written, then folded back into layout 1's hashes: refused
+    by a store that has not seen the shop yet (run `chotdon migrate`), the same after
+    ShopStore.migrate (what `chotdon migrate` runs per shop), and commands work again."""
+    await put(store, an_order("L1", 1), an_order("L1", 2, user="u2", phone="0987654321"))
+    before = (await store.orders(SHOP), await store.customers(SHOP))
+    await _fold_into_hashes(redis_client, SHOP)
+    fresh = ShopStore(redis_client)
+    with pytest.raises(StoreOutdated, match="run `chotdon migrate`"):
+        await fresh.change_status(change("c1", ["L1-1"], "confirmed"), WF)
+    assert await fresh.migrate(SHOP) is True
+    assert await fresh.migrate(SHOP) is False
+    assert (await fresh.orders(SHOP), await fresh.customers(SHOP)) == before
+    assert (await fresh.change_status(change("c1", ["L1-1"], "confirmed"), WF)).status == "applied"
+    third = await put(fresh, an_order("L1", 3, user="u3", phone="0911111111"))
+    assert third[0]["customer"]["customer_id"] == "C-3"

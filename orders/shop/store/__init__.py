@@ -5,32 +5,39 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 
 | key | type | holds |
 |---|---|---|
+| `S:layout` | string | the layout of the shop's keys: 2 (absent: 1; run `chotdon migrate`) |
 | `S:config` | string | the shop configuration JSON (`apply_config`) |
-| `S:orders` | hash | order id -> order JSON (v1, orders/shop/order.py) |
-| `S:ostatus` | hash | order id -> status key, for orders not merged into another |
-| `S:customers` | hash | customer id (`C-<n>`) -> customer JSON (orders/shop/customers.py) |
-| `S:cidx` | hash | `<platform>:<user_id>` / `phone:<phone>` -> the customer id owning it |
+| `S:orders:<order id>` | string | order JSON (v1, orders/shop/order.py); ids in `S:oids` |
+| `S:ostatus` | hash | order id -> status key of orders not merged into another (listing) |
+| `S:customers:<id>` | string | customer JSON (`C-<n>`, shop/customers.py); ids in `S:cids` |
+| `S:cidx:<field>` | string | `<platform>:<user_id>` / `phone:<phone>` -> the owning customer |
 | `S:flags` | hash | the same fields -> {"returned": n, "blacklisted": bool} of their owner |
 | `S:counters` | hash | `customer`, `merge`: the last number given (C-<n>, M-<n>) |
 | `S:cmd:<command id>` | string | the command's outcome (`ShopResult` JSON), kept 30 days |
-| `S:chats` | hash | conversation id -> its latest chat draft JSON (orders/shop/chat.py) |
+| `S:chats:<conversation>` | string | its latest chat draft JSON (orders/shop/chat.py) |
 | `S:chatopen` | hash | conversation id -> salesperson, for the open chat drafts |
-| `S:inbox` | hash | `<platform>:<user_id>` -> the person's messaging state (customers.py) |
+| `S:inbox:<platform>:<user>` | string | the person's messaging state (customers.py) |
 | `S:messages` | list | the customer messages sent or refused, oldest first (the last 10,000) |
 | `S:rr` | hash | `owner:<group>` / `order:<group>` -> the group's round-robin picks so far |
 | `S:autodrafts:<livestream>` | hash | seq -> the automation's last snapshot of that draft |
 | `chotdon:shops` | set | the shops `apply_config` has set up (outside every tag) |
 
-Every change is one optimistic transaction: WATCH the shop's keys, read, decide with the pure
-rules of orders/shop/order.py, workflow.py, customers.py and chat.py, then MULTI/EXEC the
-writes; retried on WatchError. Concurrent commands of one shop therefore conflict and retry
-(benchmarks/command_bench.py measures it): fine at staff speed, the first thing to change for
-many concurrent workers per shop (a key per order, WATCH what is read).
-`S:messages` (only ever appended) and `S:autodrafts:*` (one atomic script, written at the pace
-of draft events) stay out of the WATCH, so they never make a staff command retry.
+Every change is one optimistic transaction: read (each key WATCHed just before it is first
+read), decide with the pure rules of orders/shop/order.py, workflow.py, customers.py and
+chat.py, then MULTI/EXEC the writes; retried on WatchError. Records are a key each
+(`ShopKeys.collections`), so a transaction conflicts only with changes to the records it read:
+two finalises or status moves of different orders and customers never retry
+(benchmarks/command_bench.py measures it). Keys a transaction only writes (the status index,
+the flags, read by the comment path with one HMGET per batch, the message log) never make
+another retry; customer numbers come from HINCRBY outside the transaction (a retried one may
+leave a number unused); `S:rr` and `S:counters`' merge number
+are read by the commands that take a turn or a number, which serialise on them.
 A command's outcome is stored under its command id (its own key) in the same transaction, for
 30 days: a command delivered twice acts once and answers the stored outcome again
 (`duplicate=True`). Refusals are stored too; a refused command changes nothing else.
+Layout 1 (before issue 9) kept orders, customers, the index, chats and inbox states in one hash
+each and WATCHed all of a shop's keys in every transaction; `ShopStore.migrate` (run by
+`chotdon migrate`) moves them to keys in one transaction.
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ class ChatCommands(StoreBase):
         mine = sorted(conv for conv, staff in open_by.items() if staff == staff_id)
         if not mine:
             return []
-        raws = await self._redis.hmget(keys.chats, mine)
+        raws = await self._records(keys.chats, mine)
         drafts = [orjson.loads(raw) for raw in raws if raw is not None]
         drafts = [d for d in drafts if d["status"] == "open" and d["staff"] == staff_id]
         return sorted(drafts, key=lambda d: (d["created_at"], d["conversation_id"]))
@@ -178,6 +178,6 @@ class ChatCommands(StoreBase):
     async def chat_draft(self, shop_id: str, conversation_id: str) -> Json | None:
         """The conversation's latest chat draft (open, finalised or discarded)."""
         draft: Json | None = load_json(
-            await self._redis.hget(ShopKeys.of(shop_id).chats, conversation_id)
+            await self._record(ShopKeys.of(shop_id).chats, conversation_id)
         )
         return draft

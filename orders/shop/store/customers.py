@@ -69,8 +69,8 @@ class CustomerCommands(StoreBase):
             if customer is None:
                 if not cmd.blacklisted:
                     return ShopResult.refused([reason("customer_not_found", None)])
-                number = await tx.next_number(keys.counters, "customer")
-                customer = new_customer(f"C-{number}", cmd.shop_id, cmd.issued_at)
+                new_id = await self._new_customer_id(keys)
+                customer = new_customer(new_id, cmd.shop_id, cmd.issued_at)
             customer = link_person(customer, person, cmd.issued_at)
             customer = set_blacklist(customer, cmd.blacklisted, cmd.reason, cmd.issued_at)
             tx.set_json(keys.customers, customer["customer_id"], customer)
@@ -127,8 +127,8 @@ class CustomerCommands(StoreBase):
                 names = lookup_fields(who)
                 if not names:
                     return ShopResult.refused([reason("customer_not_found", None)])
-                number = await tx.next_number(keys.counters, "customer")
-                customer = link_person(new_customer(f"C-{number}", cmd.shop_id, cmd.issued_at),
+                new_id = await self._new_customer_id(keys)
+                customer = link_person(new_customer(new_id, cmd.shop_id, cmd.issued_at),
                                        who, cmd.issued_at)  # fmt: skip
                 index = await self._index(tx, keys, names)
                 for name in customer_fields(customer):
@@ -228,7 +228,7 @@ class CustomerCommands(StoreBase):
 
     async def inbox_state(self, shop_id: str, platform: str, user_id: str) -> Json | None:
         """The person's messaging state (customers.empty_inbox), None if nothing is known."""
-        raw = await self._redis.hget(ShopKeys.of(shop_id).inbox, platform_field(platform, user_id))
+        raw = await self._record(ShopKeys.of(shop_id).inbox, platform_field(platform, user_id))
         state: Json | None = load_json(raw)
         return state
 
@@ -273,11 +273,12 @@ class CustomerCommands(StoreBase):
         return previous
 
     async def customers(self, shop_id: str) -> list[Json]:
-        raws = await self._redis.hvals(ShopKeys.of(shop_id).customers)
+        keys = ShopKeys.of(shop_id)
+        raws = await self._all_records(keys.customers, keys.customer_ids)
         return sorted_customers([orjson.loads(raw) for raw in raws])
 
     async def customer(self, shop_id: str, customer_id: str) -> Json | None:
-        raw = await self._redis.hget(ShopKeys.of(shop_id).customers, customer_id)
+        raw = await self._record(ShopKeys.of(shop_id).customers, customer_id)
         customer: Json | None = load_json(raw)
         return customer
 
@@ -294,7 +295,7 @@ class CustomerCommands(StoreBase):
         typed: normalised like commands'; a phone that is no mobile number finds nobody)."""
         keys = ShopKeys.of(shop_id)
         if order_id is not None:
-            order = load_json(await self._redis.hget(keys.orders, order_id))
+            order = load_json(await self._record(keys.orders, order_id))
             cid = None if order is None else order["customer"].get("customer_id")
             if cid:
                 found = await self.customer(shop_id, cid)
@@ -304,7 +305,7 @@ class CustomerCommands(StoreBase):
         names = lookup_fields({"platform": platform, "user_id": user_id, "phone": normalised})
         if not names:
             return None
-        owners = await self._redis.hmget(keys.cidx, names)
+        owners = await self._records(keys.cidx, names)
         cid = next((as_text(owner) for owner in owners if owner is not None), None)
         return None if cid is None else await self.customer(shop_id, cid)
 

@@ -220,9 +220,7 @@ class OrderCommands(StoreBase):
         return await self._command(shop_id, cmd.command_id, body)
 
     async def order(self, shop_id: str, order_id: str) -> Json | None:
-        order: Json | None = load_json(
-            await self._redis.hget(ShopKeys.of(shop_id).orders, order_id)
-        )
+        order: Json | None = load_json(await self._record(ShopKeys.of(shop_id).orders, order_id))
         return order
 
     async def orders(
@@ -238,11 +236,11 @@ class OrderCommands(StoreBase):
         keys = ShopKeys.of(shop_id)
         raws: Sequence[bytes | str | None]
         if status is None:
-            raws = await self._redis.hvals(keys.orders)
+            raws = await self._all_records(keys.orders, keys.order_ids)
         else:
             index = text_map(await self._redis.hgetall(keys.ostatus))
             ids = sorted(oid for oid, key in index.items() if key == status)
-            raws = await self._redis.hmget(keys.orders, ids) if ids else []
+            raws = await self._records(keys.orders, ids)
         found = [orjson.loads(raw) for raw in raws if raw is not None]
         if staff is not None:
             found = [o for o in found if o["staff"]["assigned"] == staff]

@@ -38,7 +38,7 @@ from orders.shop.customers import (
     returned_count,
 )
 from orders.shop.workflow import returned_keys, status_name
-from orders.store import StoreContended
+from orders.store import StoreContended, StoreOutdated
 from parsers.phones import find_phones
 
 T = TypeVar("T")
@@ -73,35 +73,42 @@ def flags_key(shop_id: str) -> str:
     return f"{shop_prefix(shop_id)}:flags"
 
 
+SHOP_LAYOUT = 2  # of a shop's keys: `S:layout`; 1 (absent) kept orders and customers in hashes
+
+
 @dataclass(frozen=True, slots=True)
 class ShopKeys:
     config: str
-    orders: str
+    orders: str  # a collection: one key per order, `S:orders:<order id>`
     ostatus: str
-    customers: str
-    cidx: str
+    customers: str  # a collection: `S:customers:<customer id>`
+    cidx: str  # a collection: `S:cidx:<platform>:<user id>` / `S:cidx:phone:<phone>`
     flags: str
     counters: str
     cmds: str
-    chats: str
+    chats: str  # a collection: `S:chats:<conversation id>`
     chatopen: str
-    inbox: str
+    inbox: str  # a collection: `S:inbox:<platform>:<user id>`
     rr: str
-    messages: str  # appended only: not WATCHed
+    messages: str  # appended only: never read in a transaction
+    layout: str
+    order_ids: str  # set: every order id (the collection's index)
+    customer_ids: str  # set: every customer id
 
     @classmethod
     def of(cls, shop_id: str) -> ShopKeys:
         p = shop_prefix(shop_id)
         return cls(*(f"{p}:{name}" for name in (
             "config", "orders", "ostatus", "customers", "cidx", "flags", "counters", "cmd",
-            "chats", "chatopen", "inbox", "rr", "messages",
+            "chats", "chatopen", "inbox", "rr", "messages", "layout", "oids", "cids",
         )))  # fmt: skip
 
-    def shared(self) -> list[str]:
-        """The shop's keys every transaction WATCHes up front (one round trip): a command's
-        decision may read any of them. Outcome keys are watched as they are read."""
-        return [self.config, self.orders, self.ostatus, self.customers, self.cidx, self.flags,
-                self.counters, self.chats, self.chatopen, self.inbox, self.rr]  # fmt: skip
+    def collections(self) -> dict[str, str | None]:
+        """The records kept one key each, so that a transaction WATCHes exactly the records it
+        reads (two commands on different orders or customers never conflict); each with the
+        set that indexes it, if any."""
+        return {self.orders: self.order_ids, self.customers: self.customer_ids, self.cidx: None,
+                self.chats: None, self.inbox: None}  # fmt: skip
 
     def outcome(self, command_id: str) -> str:
         """One key per command (not one hash for all): commands of one shop that touch
@@ -179,23 +186,38 @@ def as_text(value: Any) -> str:
 
 
 class Tx:
-    """One attempt of a transaction: reads run at once (the keys are WATCHed), writes are staged
-    (later reads see them) and run together in MULTI/EXEC at the end."""
+    """One attempt of a transaction: reads run at once (each key is WATCHed before it is first
+    read, and only then: a transaction conflicts only with changes to what it read), writes are
+    staged (later reads see them) and run together in MULTI/EXEC at the end. A field of a
+    collection (ShopKeys.collections) is a key of its own: `get(keys.orders, id)` reads and
+    watches that order only."""
 
-    def __init__(self, pipe: Pipeline, watched: Sequence[str]) -> None:
+    def __init__(self, pipe: Pipeline, watched: Sequence[str], keys: ShopKeys) -> None:
         self._pipe = pipe
         self._staged: dict[tuple[str, str], bytes | None] = {}
         self._watched: set[str] = set(watched)
+        self._collections = keys.collections()
         self.writes: list[tuple[Any, ...]] = []
 
     async def read(self, *args: Any) -> Any:
-        """A raw read (for whole keys: no staged value is seen). A key not WATCHed yet (a
-        command's outcome key) is WATCHed first (args[1] is the key of every read used here)."""
-        key = args[1]
-        if key not in self._watched:
-            await self._pipe.watch(key)
-            self._watched.add(key)
-        return await self._pipe.execute_command(*args)
+        """A raw read (for whole keys: no staged value is seen); its key (args[1]) is WATCHed
+        first if it is not yet, in the same round trip."""
+        return await self._watch_and_read([args[1]], args)
+
+    async def _watch_and_read(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """WATCH the keys not watched yet, then read: one round trip on the pipeline's
+        connection (already watching, so it is held for this transaction)."""
+        fresh = [k for k in dict.fromkeys(keys) if k not in self._watched]
+        pipe, conn = self._pipe, self._pipe.connection
+        if not fresh:
+            return await pipe.execute_command(*args)
+        self._watched.update(fresh)
+        if conn is None:  # not watching yet (the transaction watches first): plain steps
+            await pipe.watch(*fresh)
+            return await pipe.execute_command(*args)
+        await conn.send_packed_command(conn.pack_commands([("WATCH", *fresh), tuple(args)]))
+        await pipe.parse_response(conn, "WATCH")
+        return await pipe.parse_response(conn, args[0])
 
     async def get_value(self, key: str) -> bytes | None:
         """A string key (staged values seen)."""
@@ -214,13 +236,21 @@ class Tx:
     async def get(self, key: str, name: str) -> bytes | None:
         if (key, name) in self._staged:
             return self._staged[key, name]
-        value: bytes | None = await self.read("HGET", key, name)
+        value: bytes | None
+        if key in self._collections:
+            value = await self.read("GET", f"{key}:{name}")
+        else:
+            value = await self.read("HGET", key, name)
         return value
 
     async def mget(self, key: str, names: Sequence[str]) -> list[bytes | None]:
         unstaged = [n for n in dict.fromkeys(names) if (key, n) not in self._staged]
         fetched: dict[str, bytes | None] = {}
-        if unstaged:
+        if unstaged and key in self._collections:
+            members = [f"{key}:{n}" for n in unstaged]
+            values: Any = await self._watch_and_read(members, ("MGET", *members))
+            fetched = dict(zip(unstaged, values, strict=True))
+        elif unstaged:
             fetched = dict(zip(unstaged, await self.read("HMGET", key, *unstaged), strict=True))
         return [self._staged[key, n] if (key, n) in self._staged else fetched[n] for n in names]
 
@@ -230,14 +260,23 @@ class Tx:
     def set(self, key: str, name: str, value: bytes | str) -> None:
         data = value.encode() if isinstance(value, str) else value
         self._staged[key, name] = data
-        self.write("HSET", key, name, data)
+        if key in self._collections:
+            self.write("SET", f"{key}:{name}", data)
+            index = self._collections[key]
+            if index is not None:
+                self.write("SADD", index, name)
+        else:
+            self.write("HSET", key, name, data)
 
     def set_json(self, key: str, name: str, value: Any) -> None:
         self.set(key, name, orjson.dumps(value))
 
     def delete(self, key: str, name: str) -> None:
         self._staged[key, name] = None
-        self.write("HDEL", key, name)
+        if key in self._collections:
+            self.write("DEL", f"{key}:{name}")
+        else:
+            self.write("HDEL", key, name)
 
     async def next_number(self, key: str, name: str) -> int:
         """The next number of a counter (staged: given only if the transaction commits)."""
@@ -245,6 +284,12 @@ class Tx:
         number = int(current or 0) + 1
         self.set(key, name, str(number))
         return number
+
+
+def _standing_status(raw: bytes | None) -> str | None:
+    """An order's status, None for an order merged into another (a closed record)."""
+    order = load_json(raw)
+    return None if order is None or order.get("merged_into") else str(order["status"])
 
 
 def normalised_phone(phone: str | None) -> tuple[str | None, list[Reason]]:
@@ -271,6 +316,7 @@ class StoreBase:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._remember = redis.register_script(_REMEMBER)
+        self._current: set[str] = set()  # shops whose layout this store has checked
 
     @classmethod
     @asynccontextmanager
@@ -288,8 +334,10 @@ class StoreBase:
         keys = ShopKeys.of(shop_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_ATTEMPTS):
-                await pipe.watch(*keys.shared())
-                tx = Tx(pipe, keys.shared())
+                await pipe.watch(keys.layout)  # watching: reads run at once from here on
+                tx = Tx(pipe, [keys.layout], keys)
+                if shop_id not in self._current:
+                    await self._check_layout(tx, keys, shop_id)
                 result = await body(tx, keys)
                 if not tx.writes:
                     await pipe.reset()  # type: ignore[no-untyped-call]
@@ -305,6 +353,56 @@ class StoreBase:
         raise StoreContended(
             f"shop {shop_id!r}: {MAX_ATTEMPTS} attempts lost to concurrent changes"
         )
+
+    async def _check_layout(self, tx: Tx, keys: ShopKeys, shop_id: str) -> None:
+        """Refuse a shop written by another layout (StoreOutdated: run `chotdon migrate`); a
+        shop without any state yet gets this layout with its first write."""
+        layout = await tx.read("GET", keys.layout)
+        if layout is not None and int(layout) == SHOP_LAYOUT:
+            self._current.add(shop_id)
+            return
+        if layout is None and not await tx.read("EXISTS", keys.config, keys.orders):
+            tx.write("SET", keys.layout, str(SHOP_LAYOUT))
+            return
+        raise StoreOutdated(
+            f"shop {shop_id!r}: its Redis state is of layout {as_text(layout or '1')}, this "
+            f"chotdon reads layout {SHOP_LAYOUT}: run `chotdon migrate`"
+        )
+
+    async def migrate(self, shop_id: str) -> bool:
+        """Upgrade a shop of layout 1 (orders, customers, their index, chats and inbox states
+        in one hash each) to this layout, atomically; False when it was current."""
+        keys = ShopKeys.of(shop_id)
+        layout = await self._redis.get(keys.layout)
+        if layout is not None and int(layout) == SHOP_LAYOUT:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for collection, index in keys.collections().items():
+                records = await self._redis.hgetall(collection)
+                for name, value in records.items():
+                    pipe.set(f"{collection}:{as_text(name)}", value)
+                if records and index is not None:
+                    pipe.sadd(index, *(as_text(name) for name in records))
+                pipe.delete(collection)
+            pipe.set(keys.layout, str(SHOP_LAYOUT))
+            await pipe.execute()
+        self._current.add(shop_id)
+        return True
+
+    async def _record(self, key: str, name: str) -> bytes | None:
+        """One record of a collection, outside a transaction."""
+        raw: Any = await self._redis.get(f"{key}:{name}")
+        return None if raw is None else bytes(raw)
+
+    async def _records(self, key: str, names: Sequence[str]) -> list[bytes | None]:
+        if not names:
+            return []
+        raws: list[Any] = await self._redis.mget([f"{key}:{n}" for n in names])
+        return [None if raw is None else bytes(raw) for raw in raws]
+
+    async def _all_records(self, key: str, index: str) -> list[bytes]:
+        names = sorted(as_text(n) for n in await self._redis.smembers(index))
+        return [raw for raw in await self._records(key, names) if raw is not None]
 
     async def _command(
         self,
@@ -338,8 +436,8 @@ class StoreBase:
             if customer is None:
                 continue
             statuses = dict(zip(customer["orders"], [
-                None if raw is None else as_text(raw)
-                for raw in await tx.mget(keys.ostatus, customer["orders"])
+                _standing_status(raw)
+                for raw in await tx.mget(keys.orders, customer["orders"])
             ], strict=True)) if customer["orders"] else {}  # fmt: skip
             count = returned_count(customer["orders"], statuses, returned)
             if count != customer["returned"]:
@@ -351,9 +449,10 @@ class StoreBase:
         names = customer_fields(customer)
         owners = [None if o is None else as_text(o) for o in await tx.mget(keys.cidx, names)]
         value = orjson.dumps(flags(customer))
+        # written, never read here: the flags hash is every customer's, and reading it would
+        # make any two customers' transactions conflict
         for name in owned_fields(customer, dict(zip(names, owners, strict=True))):
-            if await tx.get(keys.flags, name) != value:
-                tx.set(keys.flags, name, value)
+            tx.set(keys.flags, name, value)
 
     async def _index(self, tx: Tx, keys: ShopKeys, names: Sequence[str]) -> dict[str, str | None]:
         owners = await tx.mget(keys.cidx, names)
@@ -369,12 +468,11 @@ class StoreBase:
                 record = await tx.get_json(keys.customers, cid)
                 if record is not None:
                     candidates[cid] = record
-        counter = await tx.get(keys.counters, "customer")
-        new_id = f"C-{int(counter or 0) + 1}"
-        linked = link_order(order, index=index, customers=candidates, new_id=new_id,
-                            at=order["updated_at"])  # fmt: skip
+        at = order["updated_at"]
+        linked = link_order(order, index=index, customers=candidates, new_id="C-0", at=at)
         if linked.created:
-            await tx.next_number(keys.counters, "customer")
+            new_id = await self._new_customer_id(keys)
+            linked = link_order(order, index=index, customers=candidates, new_id=new_id, at=at)
         stored = linked.order
         cid = linked.customer["customer_id"]
         tx.set_json(keys.orders, stored["order_id"], stored)
@@ -385,6 +483,12 @@ class StoreBase:
             tx.set(keys.cidx, name, owner)
         await self._refresh_customers(tx, keys, [cid], workflow)
         return stored
+
+    async def _new_customer_id(self, keys: ShopKeys) -> str:
+        """The next customer number, taken outside the transaction (a counter every new
+        customer reads would make all of them conflict): a transaction that is retried or
+        refused leaves a number unused, never a number used twice."""
+        return f"C-{await self._redis.hincrby(keys.counters, 'customer', 1)}"
 
     async def _customer_by(self, tx: Tx, keys: ShopKeys, names: Sequence[str]) -> Json | None:
         index = await self._index(tx, keys, names)
@@ -453,8 +557,11 @@ class StoreBase:
         self, tx: Tx, keys: ShopKeys, statuses: Mapping[str, str], workflow: Workflow
     ) -> None:
         returned = returned_keys(workflow)
-        customers = [orjson.loads(raw) for raw in (await tx.read("HVALS", keys.customers))]
-        index = text_map(await tx.read("HGETALL", keys.cidx))
+        ids = sorted(as_text(i) for i in await tx.read("SMEMBERS", keys.customer_ids))
+        customers = [orjson.loads(raw) for raw in await tx.mget(keys.customers, ids) if raw]
+        names = [name for customer in customers for name in customer_fields(customer)]
+        index = {n: as_text(o) for n, o in zip(names, await tx.mget(keys.cidx, names),
+                                                strict=True) if o is not None}  # fmt: skip
         for customer in customers:
             customer["returned"] = returned_count(customer["orders"], statuses, returned)
             tx.set_json(keys.customers, customer["customer_id"], customer)
