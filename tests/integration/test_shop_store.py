@@ -577,15 +577,15 @@ async def _fold_into_hashes(client: redis.asyncio.Redis, shop_id: str) -> None:
 
 
 async def test_a_shop_of_layout_1_is_refused_until_migrated_then_reads_the_same(
-    redis_client: redis.asyncio.Redis, store: ShopStore
+    client: redis.asyncio.Redis, store: ShopStore
 ) -> None:
     """Orders and their customers written, then folded back into layout 1's hashes: refused
     by a store that has not seen the shop yet (run `chotdon migrate`), the same after
     ShopStore.migrate (what `chotdon migrate` runs per shop), and commands work again."""
     await put(store, an_order("L1", 1), an_order("L1", 2, user="u2", phone="0987654321"))
     before = (await store.orders(SHOP), await store.customers(SHOP))
-    await _fold_into_hashes(redis_client, SHOP)
-    fresh = ShopStore(redis_client)
+    await _fold_into_hashes(client, SHOP)
+    fresh = ShopStore(client)
     with pytest.raises(StoreOutdated, match="run `chotdon migrate`"):
         await fresh.change_status(change("c1", ["L1-1"], "confirmed"), WF)
     assert await fresh.migrate(SHOP) is True
