@@ -6,12 +6,14 @@ and the automation agent running, and what stays flat and what does not.
 
 It starts its own stack (stack/: Kafka and Redis on free ports, data in `.stack/soak`, stopped
 and wiped at the end), registers `--livestreams` livestreams of the sample shop (its stock times
-1000, so waitlists stay short: a soak is about time, not about one queue) and sets the shop up
+100,000, so waitlists stay short: a soak is about time, not about one queue) and sets the shop up
 for orders, starts one `chotdon worker` (all three agents), then for `--minutes`:
 
 - produces `--rate` comments a second, round-robin over the livestreams: the sample generator's
-  comments (cli/samples.py), each livestream's pool sent again and again under new comment ids,
-  so the same customers keep ordering (their drafts grow, their numbers stay);
+  comments (cli/samples.py), each livestream's pool of 3,000 sent again and again, each round
+  under new comment and viewer ids (new customers keep coming, as in a long live; the same
+  600 re-ordering forever would make ever longer drafts instead, every change of which costs
+  its whole size);
 - sends `--command-rate` staff commands a second (assign, on drafts that exist), through Kafka
   like the CLI;
 - every `--every` seconds samples the worker's RSS (/proc), Redis's used_memory, the latency of
@@ -141,7 +143,9 @@ class Soak:
                     n = cursor[live]
                     cursor[live] = n + 1
                     base = pool[n % len(pool)]
-                    comment = base.model_copy(update={"id": f"r{n // len(pool)}-{base.id}"})
+                    rnd = f"r{n // len(pool)}"
+                    user = None if base.user_id is None else f"{rnd}-{base.user_id}"
+                    comment = base.model_copy(update={"id": f"{rnd}-{base.id}", "user_id": user})
                     futures.append(await producer.send(
                         self.settings.topics.comments, comment.to_json(), key=live.encode()
                     ))  # fmt: skip
@@ -224,10 +228,10 @@ class Soak:
 
 async def prepare(settings: Settings, lives: int, per_live: int) -> tuple[list[str], Any]:
     shop = load_shop(SHOP_FILE)
-    shop = shop.model_copy(update={"products": [
-        p.model_copy(update={"stock": None if p.stock is None else p.stock * 1000})
+    shop = shop.model_copy(update={"products": tuple(
+        p.model_copy(update={"stock": None if p.stock is None else p.stock * 100_000})
         for p in shop.products
-    ]})  # fmt: skip
+    )})  # fmt: skip
     livestreams = [f"soak-{n:02d}" for n in range(lives)]
     async with DraftStore.connect(settings.redis) as store:
         await store.load_functions()
