@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fault_scenarios import CI, SCENARIOS, Scene, Size  # noqa: E402
-from fault_support import FaultReport  # noqa: E402
+from fault_support import FaultReport, free_stack_settings  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from config.settings import Settings, Topics, load_settings  # noqa: E402
-from stack import ensure_topics, free_port, stack_purge, stack_up  # noqa: E402
+from config.settings import Settings, Topics  # noqa: E402
+from stack import ensure_topics, stack_purge, stack_up  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "chaos.json"
 console = Console(width=160)
@@ -56,18 +56,6 @@ SIZE_OF = {
     "redis_full_disk": "redis", "cluster_failover": "redis", "redis_network": "network",
     "kafka_network": "network", "broker_kill": "broker", "kafka_full_disk": "broker",
 }  # fmt: skip
-
-
-def chaos_settings(stack_dir: Path) -> Settings:
-    cache_dir = load_settings().cache_dir
-    return Settings(
-        kafka=f"127.0.0.1:{free_port()}",
-        kafka_controller_port=free_port(),
-        redis=f"redis://127.0.0.1:{free_port()}/0",
-        stack_dir=stack_dir,
-        cache_dir=cache_dir if cache_dir.is_absolute() else ROOT / cache_dir,
-        metrics_port=0,
-    )
 
 
 async def scene_for(base: Settings, workdir: Path) -> Scene:
@@ -95,7 +83,7 @@ def main() -> int:
     sizes = dict(CI if args.ci else LONG)
     if args.kills is not None:
         sizes["worker_kills"] = dataclasses.replace(sizes["worker_kills"], kills=args.kills)
-    settings = chaos_settings(args.stack_dir)
+    settings = free_stack_settings(args.stack_dir, metrics_port=0)
     console.print(f"stack in {args.stack_dir}: Kafka {settings.kafka}, Redis {settings.redis}")
     stack_up(settings, console)
     reports: list[FaultReport] = []

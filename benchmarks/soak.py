@@ -51,12 +51,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from aiokafka import AIOKafkaProducer  # noqa: E402
+from fault_support import free_stack_settings  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from cli.samples import generate  # noqa: E402
 from config.loader import load_shop  # noqa: E402
-from config.settings import Settings, load_settings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from orders.commands import Assign  # noqa: E402
 from orders.connection import redis_client  # noqa: E402
 from orders.shop.store import ShopStore  # noqa: E402
@@ -67,19 +68,6 @@ from stream.messages import Comment  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
 SHOP_FILE = ROOT / "config" / "shops" / "demo.toml"
 console = Console(width=140)
-
-
-def soak_settings(stack_dir: Path) -> Settings:
-    cache_dir = load_settings().cache_dir
-    return Settings(
-        kafka=f"127.0.0.1:{free_port()}",
-        kafka_controller_port=free_port(),
-        redis=f"redis://127.0.0.1:{free_port()}/0",
-        stack_dir=stack_dir,
-        cache_dir=cache_dir if cache_dir.is_absolute() else ROOT / cache_dir,
-        app_id="chotdon-soak",
-        metrics_port=free_port(),
-    )
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float:
@@ -278,7 +266,7 @@ def main() -> int:
     parser.add_argument("--stack-dir", type=Path, default=ROOT / ".stack" / "soak")
     parser.add_argument("--note", default="")
     args = parser.parse_args()
-    settings = soak_settings(args.stack_dir)
+    settings = free_stack_settings(args.stack_dir, app_id="chotdon-soak", metrics_port=free_port())
     console.print(f"stack in {args.stack_dir}: Kafka {settings.kafka}, Redis {settings.redis}")
     stack_up(settings, console)
     worker: subprocess.Popen[bytes] | None = None

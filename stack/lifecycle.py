@@ -215,44 +215,38 @@ def stack_status(settings: Settings) -> StackStatus:
         return ServiceStatus(name, pid is not None, pid, address, data, log, note)
 
     kafka_host, kafka_port = settings.kafka_host_port
+    kafka = service(
+        "kafka",
+        layout.kafka_pid,
+        kafka_marker(layout),
+        f"{kafka_host}:{kafka_port}",
+        (kafka_host, kafka_port),
+        layout.kafka_data,
+    )
     if settings.redis_is_cluster:
-        cluster = cluster_of(settings)
-        nodes = cluster.running()
-        redis = ServiceStatus(
-            "redis",
-            len(nodes) == len(cluster.nodes),
-            nodes[0].pid() if nodes else None,
-            settings.redis,
-            cluster.root,
-            cluster.nodes[0].log,
-            f"Redis Cluster: {len(nodes)} of {len(cluster.nodes)} nodes running",
-        )
-        kafka = service(
-            "kafka",
-            layout.kafka_pid,
-            kafka_marker(layout),
-            f"{kafka_host}:{kafka_port}",
-            (kafka_host, kafka_port),
-            layout.kafka_data,
-        )
-        return StackStatus(kafka=kafka, redis=redis)
-    return StackStatus(
-        kafka=service(
-            "kafka",
-            layout.kafka_pid,
-            kafka_marker(layout),
-            f"{kafka_host}:{kafka_port}",
-            (kafka_host, kafka_port),
-            layout.kafka_data,
-        ),
-        redis=service(
-            "redis",
-            layout.redis_pid,
-            redis_marker(layout),
-            _masked(settings.redis),
-            settings.redis_host_port,
-            layout.redis_dir,
-        ),
+        return StackStatus(kafka=kafka, redis=_cluster_status(settings))
+    redis = service(
+        "redis",
+        layout.redis_pid,
+        redis_marker(layout),
+        _masked(settings.redis),
+        settings.redis_host_port,
+        layout.redis_dir,
+    )
+    return StackStatus(kafka=kafka, redis=redis)
+
+
+def _cluster_status(settings: Settings) -> ServiceStatus:
+    cluster = cluster_of(settings)
+    nodes = cluster.running()
+    return ServiceStatus(
+        "redis",
+        len(nodes) == len(cluster.nodes),
+        nodes[0].pid() if nodes else None,
+        settings.redis,
+        cluster.root,
+        cluster.nodes[0].log,
+        f"Redis Cluster: {len(nodes)} of {len(cluster.nodes)} nodes running",
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import signal
 import subprocess
@@ -157,13 +158,20 @@ async def worker_kills(scene: Scene, size: Size = CI["worker_kills"]) -> FaultRe
             await _until_progress(watch, int(point), pool)
             victim = rng.choice(pool.alive)
             victim.kill()
-            killed = time.monotonic()
-            await _until_moved(watch, killed, pool, feed)
-            rep.moments.append(killed)
+            await _served_again(watch, pool, feed, rep)
             pool.start()
             await _two_workers_ready(scene.settings, pool)
 
     return await _run(scene, f"worker kill -9 x{size.kills}, 2 workers", size, fault, workers=2)
+
+
+async def _served_again(
+    watch: ProgressWatch, pool: WorkerPool, feed: Feed, rep: FaultReport
+) -> None:
+    """From now, the fault over: time the recovery (at the end) and wait for it."""
+    moment = time.monotonic()
+    rep.moments.append(moment)
+    await _until_moved(watch, moment, pool, feed)
 
 
 async def _until_moved(watch: ProgressWatch, moment: float, pool: WorkerPool, feed: Feed) -> None:
@@ -207,10 +215,8 @@ async def redis_power_loss(scene: Scene, size: Size = CI["redis"]) -> FaultRepor
         redis.kill()
         redis.restore_aof(copy)
         redis.start()
-        back = time.monotonic()
         rep.notes.append(f"Redis came back {watch.total() - copied_at} offsets behind")
-        rep.moments.append(back)
-        await _until_moved(watch, back, pool, feed)
+        await _served_again(watch, pool, feed, rep)
 
     try:
         return await _run(scene, "Redis power loss (AOF copy)", size, fault)
@@ -229,9 +235,7 @@ async def redis_kill(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
         redis.kill()
         await asyncio.sleep(2.0)  # the outage itself: Redis away for 2 s
         redis.start()
-        back = time.monotonic()
-        rep.moments.append(back)
-        await _until_moved(watch, back, pool, feed)
+        await _served_again(watch, pool, feed, rep)
 
     try:
         return await _run(scene, "Redis kill -9", size, fault)
@@ -258,9 +262,7 @@ async def redis_full_disk(scene: Scene, size: Size = CI["redis"]) -> FaultReport
             rep.notes.append(f"writes refused at {full_at} offsets")
             await asyncio.sleep(3.0)  # the disk stays full for 3 s
             disk.free()
-            freed = time.monotonic()
-            rep.moments.append(freed)
-            await _until_moved(watch, freed, pool, feed)
+            await _served_again(watch, pool, feed, rep)
 
         try:
             return await _run(scene, "Redis disk full", size, fault)
@@ -378,6 +380,31 @@ async def _at_least(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
 # --------------------------------------------------------------------------- network
 
 
+async def _bad_network(
+    proxy: TcpProxy,
+    feed: Feed,
+    watch: ProgressWatch,
+    pool: WorkerPool,
+    rep: FaultReport,
+    *,
+    silence: float,
+) -> None:
+    """200 ms latency for a fifth of the stream, then every connection reset, then silence
+    (half-open) for `silence` seconds, then a good network again."""
+    total = len(feed.comments)
+    await _until_progress(watch, total // 5, pool)
+    proxy.latency(0.2)
+    await _until_progress(watch, total * 2 // 5, pool)
+    proxy.heal()
+    proxy.drop()
+    await _served_again(watch, pool, feed, rep)
+    proxy.half_open()
+    await asyncio.sleep(silence)  # the silence itself
+    proxy.heal()
+    await _served_again(watch, pool, feed, rep)
+    rep.notes.append(f"latency 200 ms, reset, half-open {silence:.0f} s")
+
+
 async def redis_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
     """The worker reaches Redis through a proxy that adds 200 ms latency, then resets every
     connection, then goes half-open (silent, no FIN) for longer than the client's socket
@@ -389,23 +416,8 @@ async def redis_network(scene: Scene, size: Size = CI["network"]) -> FaultReport
         scene.settings, redis=f"redis://127.0.0.1:{proxy.port}/{db}"
     )
 
-    async def fault(feed: Feed, watch: ProgressWatch, pool: WorkerPool, rep: FaultReport) -> None:
-        total = len(feed.comments)
-        await _until_progress(watch, total // 5, pool)
-        proxy.latency(0.2)
-        await _until_progress(watch, total * 2 // 5, pool)
-        proxy.heal()
-        proxy.drop()
-        dropped = time.monotonic()
-        rep.moments.append(dropped)
-        await _until_moved(watch, dropped, pool, feed)
-        proxy.half_open()
-        await asyncio.sleep(12.0)  # longer than the worker's 10 s socket timeout
-        proxy.heal()
-        healed = time.monotonic()
-        rep.moments.append(healed)
-        await _until_moved(watch, healed, pool, feed)
-        rep.notes.append("latency 200 ms, reset, half-open 12 s")
+    # longer than the worker's 10 s socket timeout
+    fault = functools.partial(_bad_network, proxy, silence=12.0)
 
     try:
         return await _run(scene, "Redis network: latency, reset, half-open", size, fault,
@@ -442,9 +454,7 @@ async def broker_kill(scene: Scene, size: Size = CI["broker"]) -> FaultReport:
         kafka.kill()
         await asyncio.sleep(size.outage)  # the outage itself
         kafka.start()
-        back = time.monotonic()
-        rep.moments.append(back)
-        await _until_moved(watch, back, pool, feed)
+        await _served_again(watch, pool, feed, rep)
         rep.notes.append(f"broker away {size.outage:.0f} s")
 
     try:
@@ -480,9 +490,7 @@ async def kafka_full_disk(scene: Scene, size: Size = CI["broker"]) -> FaultRepor
             )
             disk.free()
             kafka.start()
-            back = time.monotonic()
-            rep.moments.append(back)
-            await _until_moved(watch, back, pool, feed)
+            await _served_again(watch, pool, feed, rep)
 
         try:
             return await _run(scene, "Kafka disk full", size, fault)
@@ -500,23 +508,7 @@ async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport
     assert proxy is not None
     worker_settings = dataclasses.replace(scene.settings, kafka=kafka.worker_bootstrap)
 
-    async def fault(feed: Feed, watch: ProgressWatch, pool: WorkerPool, rep: FaultReport) -> None:
-        total = len(feed.comments)
-        await _until_progress(watch, total // 5, pool)
-        proxy.latency(0.2)
-        await _until_progress(watch, total * 2 // 5, pool)
-        proxy.heal()
-        proxy.drop()
-        dropped = time.monotonic()
-        rep.moments.append(dropped)
-        await _until_moved(watch, dropped, pool, feed)
-        proxy.half_open()
-        await asyncio.sleep(15.0)  # the silence itself
-        proxy.heal()
-        healed = time.monotonic()
-        rep.moments.append(healed)
-        await _until_moved(watch, healed, pool, feed)
-        rep.notes.append("latency 200 ms, reset, half-open 15 s")
+    fault = functools.partial(_bad_network, proxy, silence=15.0)
 
     try:
         return await _run(scene, "Kafka network: latency, reset, half-open", size, fault,
@@ -573,11 +565,9 @@ async def cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultRepor
             cluster.kill(master)
         finally:
             os.kill(replica_pid, signal.SIGCONT)
-        killed = time.monotonic()
-        rep.moments.append(killed)
-        await _until_moved(watch, killed, pool, feed)
+        await _served_again(watch, pool, feed, rep)
         promoted = cluster.master_of_slot(slot)
-        low = min(marks[first] for t, marks in watch.samples if t > killed)
+        low = min(marks[first] for t, marks in watch.samples if t > rep.moments[-1])
         rep.notes.append(
             f"master {master.port} killed, lagging replica {promoted.port} took over "
             f"{before_kill - low} offsets behind"

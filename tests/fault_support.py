@@ -65,6 +65,24 @@ Json = dict[str, Any]
 SHOP = "shop-demo"
 
 
+def free_stack_settings(stack_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a whole stack of its own on free ports (the benchmarks' `stack_up`), with
+    the developer's jar cache."""
+    from config.settings import load_settings
+
+    cache_dir = load_settings().cache_dir
+    root = Path(__file__).resolve().parent.parent
+    fields: dict[str, Any] = {
+        "kafka": f"127.0.0.1:{free_port()}",
+        "kafka_controller_port": free_port(),
+        "redis": f"redis://127.0.0.1:{free_port()}/0",
+        "stack_dir": stack_dir,
+        "cache_dir": cache_dir if cache_dir.is_absolute() else root / cache_dir,
+        **overrides,
+    }
+    return Settings(**fields)
+
+
 # --------------------------------------------------------------------------- Redis of our own
 
 
