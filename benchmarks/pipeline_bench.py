@@ -165,10 +165,10 @@ async def run_all(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     if args.profile:
         path = profile_path(args)
         outcome = await throughput_run(
-            args, settings, data, "c", Knobs("profiled"), profile=str(path.resolve())
+            args, settings, data, "o", Knobs("profiled"), profile=str(path.resolve())
         )
         results["profile"] = {"file": str(path), "rate_under_profiler": outcome.rate}
-        console.print(f"profiled run of (c): {outcome.rate:,.0f} comments/s; stats in {path}")
+        console.print(f"profiled run of (o): {outcome.rate:,.0f} comments/s; stats in {path}")
         if path.exists():
             _print_profile(path)
         else:
@@ -213,7 +213,7 @@ async def run_all(args: argparse.Namespace, console: Any) -> dict[str, Any]:
 
 def profile_path(args: argparse.Namespace) -> Path:
     """Where the profile of (c) goes: the stack dir, git-ignored like the rest of the stack."""
-    path = Path(args.stack_dir).resolve() / "pipeline-c.prof"
+    path = Path(args.stack_dir).resolve() / "pipeline-o.prof"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

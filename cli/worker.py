@@ -14,8 +14,10 @@ def add_parser(subparsers: Any) -> None:
         "worker",
         help="run the agents: comments to drafts, staff commands, automation rules",
         description=(
-            "The comment agent consumes the comments topic, applies each batch to Redis with "
-            "one atomic call per livestream, publishes draft events and dead letters. The "
+            "The comment intake consumes the comments topic in whole fetches (its own group, "
+            "<app id>.comments), applies each batch to Redis with one atomic call per "
+            "livestream, publishes draft events and dead letters, and resumes where the store "
+            "says after a rebalance or a Redis that lost writes. The "
             "command agent applies staff commands and publishes their outcomes, orders and "
             "order events. The automation agent runs the shop's rules on order and draft "
             "events. Run several workers to share the partitions. Settings come from CHOTDON_* "
@@ -29,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
         help="serve Prometheus metrics here (default CHOTDON_METRICS_PORT or 9464; 0 = off)",
     )
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning"])
-    parser.add_argument("--batch-size", type=int, default=None, help="records per store call")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="records per batch at most (default 2000)")  # fmt: skip
     parser.add_argument(
         "--agents",
         default="comments,commands,automation",

@@ -62,22 +62,27 @@ def _item_problem(item: object) -> str | None:
 
 
 def _event_problem(event: CommentEvent) -> str | None:
-    checks = (
-        (isinstance(event.comment_id, str) and event.comment_id != "", "no comment id"),
-        (_is_int(event.offset), "offset is not an integer"),
-        (isinstance(event.platform, str), "platform is not text"),
-        (event.user_id is None or (isinstance(event.user_id, str) and event.user_id != ""),
-         "user id is empty"),
-        (isinstance(event.user_name, str), "user name is not text"),
-        (isinstance(event.created_at, str) and event.created_at != "", "no created_at"),
-        (event.intent in _INTENTS, f"unknown intent {event.intent!r}"),
-        (event.phone is None or isinstance(event.phone, str), "phone is not text"),
-        (isinstance(event.items, tuple), "items is not a tuple"),
-        (_is_int(event.partition) and event.partition >= 0, "partition is not a natural number"),
-    )  # fmt: skip
-    for ok, problem in checks:
-        if not ok:
-            return problem
+    # One `if` per rule, the message built only for a fault: this runs for every comment.
+    if not isinstance(event.comment_id, str) or event.comment_id == "":
+        return "no comment id"
+    if not _is_int(event.offset):
+        return "offset is not an integer"
+    if not isinstance(event.platform, str):
+        return "platform is not text"
+    if event.user_id is not None and (not isinstance(event.user_id, str) or event.user_id == ""):
+        return "user id is empty"
+    if not isinstance(event.user_name, str):
+        return "user name is not text"
+    if not isinstance(event.created_at, str) or event.created_at == "":
+        return "no created_at"
+    if event.intent not in _INTENTS:
+        return f"unknown intent {event.intent!r}"
+    if event.phone is not None and not isinstance(event.phone, str):
+        return "phone is not text"
+    if not isinstance(event.items, tuple):
+        return "items is not a tuple"
+    if not _is_int(event.partition) or event.partition < 0:
+        return "partition is not a natural number"
     for item in event.items:
         item_problem = _item_problem(item)
         if item_problem:

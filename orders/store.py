@@ -191,17 +191,18 @@ class DraftStore:
     async def load_functions(self) -> None:
         await self._redis.function_load(_LUA, replace=True)
 
-    async def _fcall(self, name: str, key: str, *args: Any) -> Any:
+    async def _fcall(self, name: str, key: str, *args: Any, read_only: bool = False) -> Any:
         """Error replies become StoreError; connection errors propagate as they are."""
+        call = self._redis.fcall_ro if read_only else self._redis.fcall
         try:
-            return await self._redis.fcall(name, 1, key, *args)
+            return await call(name, 1, key, *args)
         except ResponseError as exc:
             # Functions live in the server's data: a fresh server (no persistence) lacks them.
             if "function not found" not in str(exc).lower():
                 raise _refusal(exc) from exc
         await self.load_functions()
         try:
-            return await self._redis.fcall(name, 1, key, *args)
+            return await call(name, 1, key, *args)
         except ResponseError as exc:
             raise _refusal(exc) from exc
 
@@ -347,7 +348,7 @@ class DraftStore:
         """The draft's view exactly as the store compares it: what a finalise sends back as
         `expect` (its places counted now, in the same call that reads it)."""
         prefix = livestream_prefix(shop_id, livestream_id)
-        raw = await self._fcall_ro("chotdon_view", f"{prefix}:meta", str(seq))
+        raw = await self._fcall("chotdon_view", f"{prefix}:meta", str(seq), read_only=True)
         if not raw:
             return None
         return raw if isinstance(raw, bytes) else _text(raw).encode()
@@ -385,7 +386,7 @@ class DraftStore:
             _text(k): int(_text(v))
             for k, v in (await self._redis.hgetall(f"{prefix}:held")).items()
         }
-        raw = orjson.loads(await self._fcall_ro("chotdon_queues", f"{prefix}:meta"))
+        raw = orjson.loads(await self._fcall("chotdon_queues", f"{prefix}:meta", read_only=True))
         queues = {
             code: [(int(units), int(line), str(user)) for units, line, user in entries]
             for code, entries in sorted(raw.items())
@@ -397,18 +398,6 @@ class DraftStore:
         atomic call (orders/README.md, "Layout versions"); False when it was current."""
         prefix = livestream_prefix(shop_id, livestream_id)
         return bool(await self._fcall("chotdon_migrate", f"{prefix}:meta"))
-
-    async def _fcall_ro(self, name: str, key: str, *args: Any) -> Any:
-        try:
-            return await self._redis.fcall_ro(name, 1, key, *args)
-        except ResponseError as exc:
-            if "function not found" not in str(exc).lower():
-                raise _refusal(exc) from exc
-        await self.load_functions()
-        try:
-            return await self._redis.fcall_ro(name, 1, key, *args)
-        except ResponseError as exc:
-            raise _refusal(exc) from exc
 
     async def customers(self, shop_id: str, livestream_id: str) -> dict[str, Json]:
         prefix = livestream_prefix(shop_id, livestream_id)

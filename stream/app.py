@@ -28,7 +28,7 @@ EXIT_STORE_FAILURE = 70  # EX_SOFTWARE
 class Tuning:
     """The knobs that mattered for throughput (benchmarks/README.md says how much)."""
 
-    batch_size: int = 500  # records per store call; one FCALL per livestream per batch
+    batch_size: int = 2000  # records per batch at most; one FCALL per livestream per batch
     batch_within: float = 0.01  # seconds to wait for a batch to fill before taking it
     max_poll_records: int = 2000
     buffer_maxsize: int = 4000

@@ -3,10 +3,10 @@
 faust's own `Stream.take_events` acks its buffer in a `finally`: when the agent raises, or is
 cancelled at shutdown while it waits for Redis, the batch is acked anyway, its offsets are
 committed, and the comments are lost (NOTES.md, "faust-streaming traps"). This is the same
-buffering, but it never acks: the caller calls `stream.ack(event)` for each event once the
-batch is applied and published. That also lets the caller ack a batch later, from the task
-that commits it while the next batch is being parsed. A batch abandoned by an exception or a
-cancellation stays unacknowledged, and Kafka delivers it again.
+buffering, but it never acks: the caller calls `stream.ack(event)` for each event once it is
+applied and published. A batch abandoned by an exception or a cancellation stays
+unacknowledged, and Kafka delivers it again. The command and automation agents read their
+topics so; the comments topic is not a faust stream at all (stream/intake.py).
 """
 
 from __future__ import annotations

@@ -13,16 +13,14 @@ import argparse
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
 from pipebench.config import SHOP_ID, Knobs, WorkerSpec
-from pipebench.latency import CommentKey, collect_events, quantile
+from pipebench.latency import CommentKey, collect_events, fresh_topics, quantile
 from pipebench.runs import bench_shop, code_version, delete_topics, reset_redis, start_worker
 
 PLACEHOLDER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -147,16 +145,8 @@ async def flood_run(
     import redis.asyncio
 
     from orders.store import DraftStore
-    from stack import ensure_topics
 
-    tag = uuid.uuid4().hex[:8]
-    settings = replace(
-        base,
-        topics=replace(
-            base.topics, comments=f"bench.flood.{tag}", draft_events=f"bench.flood-events.{tag}"
-        ),
-    )
-    await ensure_topics(settings)
+    tag, settings = await fresh_topics(base, "flood")
     await reset_redis(settings, livestreams, args.stock_scale)
     phases = schedule(args)
     total = sum(int(rate * seconds) for _, rate, seconds in phases)

@@ -134,16 +134,9 @@ async def latency_run(
 
     from cli.replay import produce
     from orders.store import DraftStore
-    from stack import ensure_topics, free_port
+    from stack import free_port
 
-    tag = uuid.uuid4().hex[:8]
-    settings = replace(
-        base,
-        topics=replace(
-            base.topics, comments=f"bench.latency.{tag}", draft_events=f"bench.latency-events.{tag}"
-        ),
-    )
-    await ensure_topics(settings)
+    tag, settings = await fresh_topics(base, "latency")
     knobs = knobs if knobs.stock_scale != 1 else replace(knobs, stock_scale=args.stock_scale)
     await reset_redis(settings, livestreams, knobs.stock_scale)
     total = int(args.latency_rate * args.latency_seconds)
@@ -207,6 +200,19 @@ async def latency_run(
         "samples": [round(v, 4) for v in exact],
         "code": code,
     }
+
+
+async def fresh_topics(base: Settings, name: str) -> tuple[str, Settings]:
+    """A tag and settings with comments and draft-events topics of their own, created."""
+    from stack import ensure_topics
+
+    tag = uuid.uuid4().hex[:8]
+    topics = replace(
+        base.topics, comments=f"bench.{name}.{tag}", draft_events=f"bench.{name}-events.{tag}"
+    )
+    settings = replace(base, topics=topics)
+    await ensure_topics(settings)
+    return tag, settings
 
 
 def _last_offsets(comments: Sequence[Any], acked: Sequence[tuple[int, int]]) -> dict[str, int]:

@@ -52,13 +52,8 @@ def _throughput(results: dict[str, Any], path: Path) -> bool:
     if not drawn:
         plt.close(fig)
         return False
-    ax.set_xlabel("seconds since the first record")
-    ax.set_ylabel("comments applied per second")
-    ax.set_title("Throughput over time (median run of each variant)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, "seconds since the first record", "comments applied per second",
+            "Throughput over time (median run of each variant)")  # fmt: skip
     return True
 
 
@@ -88,13 +83,8 @@ def _latency(results: dict[str, Any], path: Path) -> bool:
         plt.close(fig)
         return False
     ax.set_xscale("log")
-    ax.set_xlabel("comment -> draft event (ms, log scale)")
-    ax.set_ylabel("fraction of comments")
-    ax.set_title("Latency CDF")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, "comment -> draft event (ms, log scale)", "fraction of comments",
+            "Latency CDF")  # fmt: skip
     return True
 
 
@@ -116,11 +106,16 @@ def _flood(results: dict[str, Any], path: Path) -> bool:
     if flood.get("catch_up_seconds") is not None:
         caught = marks["burst_end"] + flood["catch_up_seconds"]
         ax.axvline(caught, linestyle="--", label=f"caught up (+{flood['catch_up_seconds']:.1f} s)")
-    ax.set_xlabel("seconds since the flood started")
-    ax.set_ylabel("records")
-    ax.set_title(f"Lag during the burst (peak {flood['peak_lag']:,} records)")
+    _finish(plt, fig, ax, path, "seconds since the flood started", "records",
+            f"Lag during the burst (peak {flood['peak_lag']:,} records)")  # fmt: skip
+    return True
+
+
+def _finish(plt: Any, fig: Any, ax: Any, path: Path, x: str, y: str, title: str) -> None:
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return True

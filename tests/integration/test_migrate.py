@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from live_processes import CHOTDON, DEMO_SHOP
 from live_support import comment_events, model_book, shop_with
 
 from cli.samples import generate
+from config.settings import Settings
 from orders.events import CommentEvent
 from orders.store import (
     DraftStore,
@@ -29,6 +31,7 @@ from orders.store import (
     livestream_prefix,
     registry_key,
 )
+from stream.intake import comment_group, positions_key
 
 LAYOUT1 = Path(__file__).resolve().parent / "fixtures" / "orderbook_layout1.lua"
 LIVE = "mig-live"
@@ -39,7 +42,7 @@ def _batches(events: Sequence[CommentEvent], size: int = 250) -> list[Sequence[C
 
 
 async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_book(
-    client_url: str, client: redis.asyncio.Redis, store: DraftStore
+    client_url: str, kafka_settings: Settings, client: redis.asyncio.Redis, store: DraftStore
 ) -> None:
     shop = shop_with(DEMO_SHOP)
     shop_id = shop.shop.id
@@ -61,13 +64,31 @@ async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_bo
     with pytest.raises(StoreOutdated, match="run `chotdon migrate`"):
         await store.register_shop(shop, LIVE)
 
+    # the agents' group had committed offsets of the comments topic (layout 1 read it there)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka_settings.kafka,
+        group_id=kafka_settings.app_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(kafka_settings.topics.comments, 2)
+        consumer.assign([tp])
+        await consumer.commit({tp: 1500})
+    finally:
+        await consumer.stop()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHOTDON_")}
-    env["CHOTDON_REDIS"] = client_url
+    env.update(CHOTDON_REDIS=client_url, CHOTDON_KAFKA=kafka_settings.kafka,
+               CHOTDON_APP_ID=kafka_settings.app_id,
+               CHOTDON_TOPIC_COMMENTS=kafka_settings.topics.comments)  # fmt: skip
     done = await asyncio.to_thread(subprocess.run, [str(CHOTDON), "migrate"], env=env,
                                    capture_output=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
     assert "1 livestreams and shops upgraded, 0 already current" in done.stdout.decode()
     assert f"livestream {LIVE}" in done.stderr.decode()  # progress, per livestream
+    # ... and the intake of the new layout resumes there (its own group has none)
+    record = positions_key(comment_group(kafka_settings.app_id), kafka_settings.topics.comments)
+    assert await client.hgetall(record) == {b"2": b"1499"}
 
     assert await store.drafts(shop_id, LIVE) == book.drafts()
     assert await store.stock(shop_id, LIVE) == (book.held(), book.queues())
