@@ -6,6 +6,11 @@ until every one is applied, and shows the numbered draft orders. Then staff fini
 complete draft with two commands (the delivery address, with a pre-2025 province name, then
 finalise), as `chotdon order` sends them. Running it again changes nothing: the same comments
 are recognised and not applied twice, and the same commands (same ids) act once.
+
+Last, the staff dashboard: demo accounts for the shop's staff (Lan, sales; Thu, manager), and
+`chotdon serve` on CHOTDON_HTTP_PORT with the worker still running, until Ctrl-C. It prints the
+address and the login. The password is $CHOTDON_DEMO_PASSWORD, or a new random one each run
+(it is never stored in clear). `--no-dashboard` stops after the drafts, for scripts.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--customers", type=int, default=400)
     parser.add_argument("--livestream", default=DEMO_LIVESTREAM)
     parser.add_argument("--show", type=int, default=25, help="drafts to show (default 25)")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="end after the drafts, without the dashboard")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -87,9 +94,9 @@ async def _wait_applied(
 
 
 async def _register(settings: Settings, livestream_id: str) -> str:
-    from cli.live import start_livestream
     from cli.samples import DEMO_SHOP
     from config.loader import load_shop
+    from stream.livestreams import start_livestream
 
     shop = load_shop(DEMO_SHOP)
     await start_livestream(settings, shop, livestream_id)
@@ -128,21 +135,67 @@ def run(args: argparse.Namespace) -> int:
         drafts = asyncio.run(load_drafts(settings.redis, args.livestream))
         print_table(args.livestream, drafts[: args.show], total=len(drafts))
         finished = _finish_one(settings, console, args.livestream, drafts)
+        _summary(console, args.livestream, drafts, args.show, finished)
+        if not args.no_dashboard:
+            _dashboard(settings, console, shop_id, args.livestream)
     finally:
         _stop_worker(worker)
+    return 0
+
+
+def _summary(
+    console: Any, livestream: str, drafts: list[dict[str, Any]], shown: int, finished: bool
+) -> None:
     waiting = sum(1 for d in drafts for line in d["lines"] if line["waitlist"] is not None)
     unknown = sum(1 for d in drafts for line in d["lines"] if line["status"] == "unknown_code")
     console.print(
-        f"{len(drafts)} drafts (showing {min(args.show, len(drafts))}); {waiting} lines "
+        f"{len(drafts)} drafts (showing {min(shown, len(drafts))}); {waiting} lines "
         f"waiting for stock; {unknown} unknown-code lines for staff to re-pick.\n"
-        f"All of them: chotdon drafts --livestream {args.livestream} [--json]"
+        f"All of them: chotdon drafts --livestream {livestream} [--json]"
     )
     if finished:
         console.print(
-            f"Finish more: chotdon order set-customer|finalise --livestream {args.livestream} "
+            f"Finish more: chotdon order set-customer|finalise --livestream {livestream} "
             "--seq N … --staff lan; then chotdon orders, chotdon stats (with a worker running)."
         )
-    return 0
+
+
+DEMO_ACCOUNTS = (("lan", "sales"), ("thu", "manager"))
+
+
+def _dashboard(settings: Settings, console: Any, shop_id: str, livestream: str) -> None:
+    """Demo accounts, then the dashboard in the foreground until Ctrl-C (the worker runs on)."""
+    import secrets
+
+    import uvicorn
+
+    from web.app import create_app
+
+    password = os.environ.get("CHOTDON_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    asyncio.run(_demo_accounts(settings, shop_id, password))
+    url = f"http://{settings.http_host}:{settings.http_port}/live/{livestream}"
+    console.print(
+        f"[bold]6.[/] the staff dashboard: [cyan]{url}[/]\n"
+        f"   log in: shop [bold]{shop_id}[/], staff [bold]thu[/] (manager) or [bold]lan[/] "
+        f"(sales), password [bold]{password}[/]\n"
+        "   (the worker keeps running: comments and commands still flow; Ctrl-C stops both)"
+    )
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
+                log_level="warning", access_log=False, server_header=False)  # fmt: skip
+
+
+async def _demo_accounts(settings: Settings, shop_id: str, password: str) -> None:
+    from redis.asyncio import Redis
+
+    from web.accounts import AccountStore
+
+    client = Redis.from_url(settings.redis)
+    try:
+        accounts = AccountStore(client)
+        for staff, role in DEMO_ACCOUNTS:
+            await accounts.put_account(shop_id, staff, role, password)
+    finally:
+        await client.aclose()
 
 
 def _finishable(draft: dict[str, Any]) -> bool:

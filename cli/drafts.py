@@ -39,13 +39,10 @@ async def load_drafts(redis_url: str, livestream_id: str) -> list[dict[str, Any]
 def select(
     drafts: list[dict[str, Any]], staff: str | None, seq: int | None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    return [
-        draft
-        for draft in drafts
-        if (seq is None or draft["seq"] == seq)
-        and (staff is None or draft.get("staff") == staff)
-        and (status is None or draft["status"] == status)
-    ]
+    """The seeds' filters, as the dashboard applies them."""
+    from web.views import select_drafts
+
+    return select_drafts(drafts, staff=staff, seq=seq, status=status)
 
 
 def money(amount: int | None) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 from config.loader import load_product_group, load_shop
 from config.settings import Settings, load_settings
-from config.shop import ShopConfig
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,26 +36,9 @@ def add_parser(subparsers: Any) -> None:
     stop.set_defaults(handler=run_stop)
 
 
-async def start_livestream(settings: Settings, shop: ShopConfig, livestream_id: str) -> None:
-    """Bind (or re-bind, mid-live) a livestream to a shop; publish drafts a stock raise served."""
-    from cli.main import UserError
-    from orders.shop.store import ShopStore
-    from orders.store import DraftStore
-
-    # The shop's own keys first: a workflow that would strand orders is refused before the
-    # livestream changes.
-    async with ShopStore.connect(settings.redis) as shops:
-        problems = await shops.apply_config(shop)
-    if problems:
-        raise UserError(f"shop {shop.shop.id}: " + "; ".join(problems))
-    async with DraftStore.connect(settings.redis) as store:
-        await store.load_functions()
-        promoted = await store.register_shop(shop, livestream_id)
-    if promoted:  # more stock served waiting customers: their drafts changed
-        await publish_drafts(settings, shop.shop.id, livestream_id, promoted)
-
-
 async def _start(settings: Settings, args: argparse.Namespace) -> str:
+    from stream.livestreams import start_livestream
+
     shop = load_shop(args.shop)
     if args.products is not None:
         shop = shop.with_products(load_product_group(args.products))
@@ -69,35 +51,10 @@ async def _start(settings: Settings, args: argparse.Namespace) -> str:
 
 
 async def _stop(settings: Settings, livestream_id: str) -> str:
-    from cli.main import UserError
-    from orders.store import DraftStore
+    from stream.livestreams import stop_livestream
 
-    async with DraftStore.connect(settings.redis) as store:
-        if not await store.stop_livestream(livestream_id):
-            raise UserError(f"livestream {livestream_id!r} was never started")
+    await stop_livestream(settings, livestream_id)
     return f"livestream {livestream_id} stopped: new comments are recorded, orders no longer change"
-
-
-async def publish_drafts(
-    settings: Settings, shop_id: str, livestream_id: str, drafts: list[dict[str, Any]]
-) -> None:
-    """Draft events for drafts changed outside the comment agent (a stock change)."""
-    from datetime import UTC, datetime
-
-    from aiokafka import AIOKafkaProducer
-
-    from stream.messages import draft_event_json
-
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all")
-    await producer.start()
-    try:
-        now = datetime.now(UTC)
-        for draft in drafts:
-            value = draft_event_json(shop_id, livestream_id, draft, [], now)
-            await producer.send(settings.topics.draft_events, value, key=livestream_id.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def run_start(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "cli.worker",
     "cli.replay",
     "cli.ingest",
+    "cli.connect",
     "cli.drafts",
     "cli.order",
     "cli.orders",
@@ -35,6 +36,8 @@ COMMAND_MODULES = [
     "cli.messages",
     "cli.parse",
     "cli.migrate",
+    "cli.serve",
+    "cli.staff",
 ]
 
 
@@ -47,8 +50,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from config.loader import ConfigError
     from config.settings import SettingsError
     from stack import StackError
+    from stream.livestreams import LivestreamRefused
 
-    return (UserError, SettingsError, ConfigError, StackError)
+    return (UserError, SettingsError, ConfigError, StackError, LivestreamRefused)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
 """`chotdon messages`: the customer messages of a shop, newest last: what went to whose inbox,
-by which channel, and for those the platform's window did not allow, why not."""
+by which channel, and for those the platform's window did not allow, why not. Once the sender
+(`chotdon connect`) handled a message, its delivery too: delivered, refused by the platform
+(with the platform's reason), or uncertain (it may have reached the customer: never resent)."""
 
 from __future__ import annotations
 
@@ -24,12 +26,37 @@ def add_parser(subparsers: Any) -> None:
 
 
 async def _load(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import redis.asyncio
+
+    from connectors.outbound import deliveries
     from orders.shop.store import ShopStore
 
-    async with ShopStore.connect(load_settings().redis) as store:
+    settings = load_settings()
+    async with ShopStore.connect(settings.redis) as store:
         shop_id = await shop_id_of(store, args.shop_id)
         messages: list[dict[str, Any]] = await store.messages(shop_id, args.last)
-        return messages
+    client = redis.asyncio.Redis.from_url(settings.redis)
+    try:
+        found = await deliveries(client, shop_id, [str(m["message_id"]) for m in messages])
+    finally:
+        await client.aclose()
+    for message in messages:
+        message["delivery"] = found.get(str(message["message_id"]))
+    return messages
+
+
+def _delivery(message: dict[str, Any]) -> str:
+    record = message.get("delivery")
+    if not message["sent"]:
+        return ""
+    if record is None:
+        return "[yellow]pending[/]"
+    state = record["state"]
+    if state == "delivered":
+        return "[green]delivered[/]"
+    if state in ("sending", "retry"):
+        return f"[yellow]{state}[/]"
+    return f"[red]{state}[/]: {record.get('reason')} ({record.get('reason_code')})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps(messages, option=orjson.OPT_INDENT_2) + b"\n")
         return 0
     table = Table(title=f"{len(messages)} customer messages")
-    for column in ("at", "to", "about", "template", "sent", "text / why not"):
+    for column in ("at", "to", "about", "template", "sent", "delivery", "text / why not"):
         table.add_column(column)
     for m in messages:
         about = m.get("order_id") or f"{m.get('livestream_id')} #{m.get('seq')}"
@@ -50,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             sent, text = "[red]no[/]", f"{m['reason']} ({m['reason_code']})"
         table.add_row(m["at"], f"{m['platform']}:{m['user_id']}", about, m["template"], sent,
-                      text)  # fmt: skip
+                      _delivery(m), text)  # fmt: skip
     Console().print(table)
     return 0

@@ -48,7 +48,7 @@ async def migrate(redis_url: str, quiet: bool = False) -> tuple[int, int]:
                 print(f"[{number}/{len(shop_ids)}] shop {shop_id}: {state}", file=sys.stderr)
     async with DraftStore.connect(redis_url) as store:
         await store.load_functions()
-        livestreams = await store.livestreams()
+        livestreams = await store.all_livestreams()
         started = time.monotonic()
         for number, (livestream_id, shop_id) in enumerate(sorted(livestreams.items()), 1):
             changed = await store.migrate(shop_id, livestream_id)

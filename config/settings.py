@@ -44,6 +44,13 @@ class Settings:
     app_id: str = "chotdon"
     comment_partitions: int = 4
     metrics_port: int = 9464
+    # `chotdon serve`: the staff dashboard and HTTP API
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # A dashboard login lasts this long without use (the session is renewed while used).
+    session_hours: int = 12
+    # Session cookies only over HTTPS: on behind a TLS proxy, off for http://127.0.0.1.
+    cookie_secure: int = 0
     topics: Topics = field(default_factory=Topics)
 
     @property
@@ -108,6 +115,10 @@ _ENV = {
     "app_id": "CHOTDON_APP_ID",
     "comment_partitions": "CHOTDON_COMMENT_PARTITIONS",
     "metrics_port": "CHOTDON_METRICS_PORT",
+    "http_host": "CHOTDON_HTTP_HOST",
+    "http_port": "CHOTDON_HTTP_PORT",
+    "session_hours": "CHOTDON_SESSION_HOURS",
+    "cookie_secure": "CHOTDON_COOKIE_SECURE",
 }
 _TOPIC_ENV_PREFIX = "CHOTDON_TOPIC_"  # e.g. CHOTDON_TOPIC_COMMENTS=shop1.comments
 
@@ -142,3 +153,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings.kafka_host_port  # noqa: B018 - raise SettingsError now for a malformed address
     settings.redis_host_port  # noqa: B018
     return settings
+
+
+# --- platform connectors (`chotdon connect`) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformUrls:
+    """Where the connectors reach each platform: the real hosts by default; tests (and a
+    shop behind a relay) point them elsewhere with CHOTDON_<PLATFORM>_URL."""
+
+    facebook_graph: str = "https://graph.facebook.com/v26.0"
+    facebook_streaming: str = "https://streaming-graph.facebook.com"
+    youtube: str = "https://www.googleapis.com/youtube/v3"
+    tiktok: str = "https://webcast.tiktok.com"
+    shopee: str = "https://partner.shopeemobile.com"
+
+
+_URL_ENV = {
+    "facebook_graph": "CHOTDON_FACEBOOK_GRAPH_URL",
+    "facebook_streaming": "CHOTDON_FACEBOOK_STREAMING_URL",
+    "youtube": "CHOTDON_YOUTUBE_URL",
+    "tiktok": "CHOTDON_TIKTOK_URL",
+    "shopee": "CHOTDON_SHOPEE_URL",
+}
+
+
+def load_platform_urls(environ: Mapping[str, str] | None = None) -> PlatformUrls:
+    env = os.environ if environ is None else environ
+    values = {}
+    for name, variable in _URL_ENV.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        if urlsplit(raw).scheme not in ("http", "https"):
+            raise SettingsError(f"{variable}={raw!r}: expected an http(s):// URL")
+        values[name] = raw.rstrip("/")
+    return PlatformUrls(**values)

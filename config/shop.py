@@ -19,6 +19,8 @@ from pydantic import (
 
 from config.automation import AUTOMATION_STAFF, Messages, Rule, automation_problems
 from config.base import ConfigProblems, Location, Strict, Word, nfc
+from config.connectors import Connectors
+from config.permissions import Permissions
 from config.staff import Staff, unique_staff
 from config.workflow import Workflow
 
@@ -178,6 +180,10 @@ class ShopConfig(Strict):
     # Automation (config/automation.py): checked against the workflow, staff and templates.
     rules: tuple[Rule, ...] = ()
     messages: Messages = Messages()
+    # Platform connectors (config/connectors.py): accounts, secrets by env var name, lives.
+    connectors: Connectors = Connectors()
+    # What sales staff may do in the dashboard and the API (config/permissions.py).
+    permissions: Permissions = Permissions()
 
     _check_codes = field_validator("products")(classmethod(lambda cls, v: _unique_codes(v)))
     _check_staff = field_validator("staff")(classmethod(lambda cls, v: unique_staff(v)))

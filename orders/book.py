@@ -129,8 +129,9 @@ class OrderBook:
 
         Returns (status, reasons, the addressed draft, the other drafts whose content changed).
         An applied or refused outcome is kept under the command id: the same id again changes
-        nothing and answers that outcome with the draft as it is now. A finalise whose
-        `expect` is not the draft as it is now is "stale" and kept nowhere.
+        nothing and answers that outcome with the draft as it is now. A command whose
+        `expect` (required by finalise, optional for the rest) is not the draft as it is now
+        is "stale" and kept nowhere.
         """
         validate_op(command_id, op)
         stored = self._commands.get(command_id)
@@ -145,7 +146,8 @@ class OrderBook:
         if draft.status != "open":
             reason: ReasonTuple = ("draft_not_open", None, {"status": draft.status})
             return self._answer(command_id, draft, [reason])
-        if op["type"] == "finalise" and not _same_view(op["expect"], self._json(draft)):
+        expect = op.get("expect")
+        if expect is not None and not _same_view(expect, self._json(draft)):
             return "stale", [], self._json(draft), []
         refusals = self._command_problems(draft, op)
         if refusals:

@@ -44,6 +44,9 @@ class _DraftCommand(_Command):
     livestream_id: Id | None = None
     seq: Annotated[int, Field(ge=1)] | None = None
     conversation_id: Id | None = None
+    # The draft's version as the sender saw it (`orders.model.draft_version`, the API's ETag): a
+    # livestream draft that changed since is refused with `draft_changed`, never overwritten.
+    expect_version: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] | None = None
 
     @model_validator(mode="after")
     def _one_address(self) -> _DraftCommand:

@@ -20,7 +20,7 @@ from orders.checks.contact import normalise_contact
 from orders.checks.finalise import effective_contact, finalise_problems
 from orders.commands import CONTACT_FIELDS, Finalise, Reason, SetCustomer
 from orders.events import CREATING_ACTIONS
-from orders.model import Json
+from orders.model import Json, draft_version
 from orders.reasons import reason
 from orders.shop.order import order_from_draft, order_id_of
 
@@ -28,7 +28,7 @@ from orders.shop.order import order_from_draft, order_id_of
 # many rounds in a row of changes mean something is wrong, not busy.
 STALE_RETRIES = 20
 _ADDRESS_FIELDS = {"v", "type", "command_id", "staff_id", "issued_at", "shop_id",
-                   "livestream_id", "seq", "conversation_id"}  # fmt: skip
+                   "livestream_id", "seq", "conversation_id", "expect_version"}  # fmt: skip
 
 
 def staff_problems(shop: ShopConfig, command: Any) -> list[Reason]:
@@ -73,12 +73,32 @@ def command_op(command: Any) -> tuple[Json, list[Reason]]:
 
 @dataclass(frozen=True, slots=True)
 class FinaliseStep:
-    """What a finalise does with the draft it read: refuse with these reasons (and show the
-    draft), or send `op` to the store, which applies it only if the draft is still `raw`."""
+    """What a command checked on the draft it read does: refuse with these reasons (and show
+    the draft), or send `op` to the store, which applies it only if the draft is still `raw`."""
 
     refused: list[Reason]
     draft: Json
     op: Json | None
+
+
+def version_problems(command: Any, draft: Json) -> list[Reason]:
+    """A command sent on a version of the draft that is no longer its version: two staff on
+    one draft, and the second one's view is out of date."""
+    expected = getattr(command, "expect_version", None)
+    if expected is None or draft_version(draft) == expected:
+        return []
+    return [reason("draft_changed", "expect_version")]
+
+
+def versioned_op(command: Any, op: Json, raw: bytes) -> FinaliseStep:
+    """A draft command that names the version it was made on: refused when the draft read is
+    another version, else the op with the exact bytes read as `expect`, so that a change
+    between this read and the store's write is answered stale (and read again)."""
+    draft: Json = orjson.loads(raw)
+    problems = version_problems(command, draft)
+    if problems:
+        return FinaliseStep(problems, draft, None)
+    return FinaliseStep([], draft, {**op, "expect": raw.decode()})
 
 
 def finalise_step(command: Finalise, raw: bytes) -> FinaliseStep:
@@ -87,7 +107,9 @@ def finalise_step(command: Finalise, raw: bytes) -> FinaliseStep:
     unchecked."""
     draft: Json = orjson.loads(raw)
     creating = command.action in CREATING_ACTIONS
-    problems = finalise_problems(draft) if creating and draft["status"] == "open" else []
+    problems = version_problems(command, draft)
+    if not problems and creating and draft["status"] == "open":
+        problems = finalise_problems(draft)
     if problems:
         return FinaliseStep(problems, draft, None)
     op = draft_op(

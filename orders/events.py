@@ -189,6 +189,8 @@ def op_problem(command_id: object, op: object) -> str | None:
         return "no at"
     if not _is_text(op.get("staff")):
         return "no staff"
+    if op.get("expect") is not None and not isinstance(op.get("expect"), str):
+        return "expect is not text"
     return _op_fields_problem(str(kind), op)
 
 

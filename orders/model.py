@@ -6,8 +6,11 @@ Function in lua/orderbook.lua, which must render byte-for-byte the same fields).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 DraftStatus = Literal["open", "cancelled", "finalised"]
 # The parser's item statuses, and "custom": an ad-hoc line staff added (no code, no stock).
@@ -148,3 +151,16 @@ class Request:
     user_id: str
     line_id: int
     units: int
+
+
+def draft_version(draft: Json) -> str:
+    """The version of a draft's content: the ETag of the API, `expect_version` of a command.
+
+    The SHA-1 of its canonical JSON (sorted keys), leaving out each line's waitlist place: a
+    place moving up because someone ahead left is not a change of the draft (it is shown by
+    reads, never published), so it must not make a staff member's edit a conflict. The Lua
+    function and the pure book render keys in other orders; the canonical form makes both, and
+    a draft read back from a draft event, give the same version."""
+    lines = [{k: v for k, v in line.items() if k != "waitlist"} for line in draft.get("lines", [])]
+    canonical = orjson.dumps({**draft, "lines": lines}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha1(canonical, usedforsecurity=False).hexdigest()

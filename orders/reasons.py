@@ -17,6 +17,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "draft_not_open": ("Đơn đang ở trạng thái {status}, không sửa được nữa",
                        "The draft is {status} and can no longer change"),
     "line_not_found": ("Đơn không có dòng hàng số {line}", "The draft has no line {line}"),
+    "draft_changed": ("Đơn vừa được thay đổi (bởi người khác hoặc bình luận mới): "
+                      "xem lại rồi làm lại",
+                      "The draft changed meanwhile (another person or a new comment): check it "
+                      "and try again"),
     "order_not_found": ("Không có đơn hàng {order_id}", "No order {order_id}"),
     "chat_not_found": ("Cuộc trò chuyện {conversation} chưa có đơn đang lên",
                        "Conversation {conversation} has no order in progress"),

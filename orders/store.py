@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any, Literal
 
@@ -98,6 +99,14 @@ def _refusal(exc: ResponseError) -> StoreError:
 
 
 @dataclass(frozen=True, slots=True)
+class LivestreamSummary:
+    livestream_id: str
+    started_at: str  # when it was first started (ISO 8601, UTC)
+    open: bool  # still taking orders (not stopped)
+    drafts: int  # the last sequence number given
+
+
+@dataclass(frozen=True, slots=True)
 class LivestreamInfo:
     shop_id: str
     livestream_id: str
@@ -150,6 +159,11 @@ def livestream_prefix(shop_id: str, livestream_id: str) -> str:
 def registry_key(livestream_id: str) -> str:
     """Lets commands that know only the livestream find its shop (outside the hash tag)."""
     return f"chotdon:livestream:{livestream_id}"
+
+
+def shop_livestreams_key(shop_id: str) -> str:
+    """The shop's livestreams: livestream id -> when it was first started (in the shop's tag)."""
+    return f"chotdon:{{{shop_id}}}:livestreams"
 
 
 def encode_events(events: Sequence[CommentEvent]) -> bytes:
@@ -230,6 +244,8 @@ class DraftStore:
             "chotdon_register", f"{prefix}:meta", shop_id, livestream_id,
             encode_products(products), repeat_comment, shop_config_json,
         )  # fmt: skip
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        await self._redis.hsetnx(shop_livestreams_key(shop_id), livestream_id, started)
         return _drafts_of([_raw_draft(d) for d in raw])
 
     async def register_shop(self, shop: ShopConfig, livestream_id: str) -> list[Json]:
@@ -426,8 +442,8 @@ class DraftStore:
             if owner is not None
         }
 
-    async def livestreams(self) -> dict[str, str]:
-        """Every registered livestream and its shop (the registry keys)."""
+    async def all_livestreams(self) -> dict[str, str]:
+        """Every registered livestream of every shop, and its shop (the registry keys)."""
         keys = [_text(k) async for k in self._redis.scan_iter(match=registry_key("*"), count=500)]
         prefix = len(registry_key(""))
         return await self.shops_of([key[prefix:] for key in keys])
@@ -452,6 +468,20 @@ class DraftStore:
             if found:
                 marks[livestream_id] = found
         return marks
+
+    async def livestreams(self, shop_id: str) -> list[LivestreamSummary]:
+        """The shop's livestreams, the latest started first."""
+        started = await self._redis.hgetall(shop_livestreams_key(shop_id))
+        summaries = []
+        for raw_id, raw_at in started.items():
+            livestream_id = _text(raw_id)
+            meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
+            is_open, seq = await self._redis.hmget(meta, ["open", "seq"])
+            summaries.append(LivestreamSummary(
+                livestream_id, _text(raw_at), _text(is_open or "0") == "1", int(_text(seq or 0))
+            ))  # fmt: skip
+        summaries.sort(key=lambda s: (s.started_at, s.livestream_id), reverse=True)
+        return summaries
 
     async def progress(self, shop_id: str, livestream_id: str) -> tuple[int, int]:
         """(highest offset watermark over the livestream's partitions, last sequence number)."""

@@ -344,7 +344,7 @@ class CommentIntake(mode.Service):
         }
         missing = [p for p in numbers if str(p) not in record]
         if missing:  # no record of these: every livestream's watermark is the fallback
-            shops = await self.backoff.call("reading the livestreams", store.livestreams)
+            shops = await self.backoff.call("reading the livestreams", store.all_livestreams)
         else:
             ids = sorted({live for _, live in recorded})
             shops = await self.backoff.call("reading the livestreams", lambda: store.shops_of(ids))

@@ -26,6 +26,7 @@ from config.loader import ConfigError, validate_document
 from config.settings import Topics
 from config.shop import ShopConfig
 from orders.events import CommentEvent
+from orders.shop.customers import commenter_field, draft_warnings
 from orders.store import Applied, StoreBusy, StoreContended, transient_reply
 from parsers import Grammar, compile_grammar
 from parsers.models import ParseResult
@@ -365,7 +366,7 @@ class CommentPipeline:
         flags = await self._customer_flags(shop_id, published)
         for draft in published:
             comment_ids = by_user.get(draft["customer"]["user_id"], [])
-            warnings = customer_warnings(draft, flags)
+            warnings = draft_warnings(draft, flags)
             if warnings:
                 metrics.FLAGGED_DRAFT_EVENTS.inc()
             value = draft_event_json(shop_id, livestream_id, draft, comment_ids, now, warnings)
@@ -377,7 +378,7 @@ class CommentPipeline:
         """What the shop knows of these customers (returned orders, blacklist): one read."""
         if self.flags is None or not drafts:
             return {}
-        users = sorted({_user_key(d["customer"]) for d in drafts})
+        users = sorted({commenter_field(d["customer"]) for d in drafts})
         phones = sorted({d["customer"]["phone"] for d in drafts if d["customer"].get("phone")})
         flags = self.flags
         return await self.backoff.call(
@@ -409,30 +410,6 @@ def dead_letter(
         detail,
     )
     return topic, record.key, letter.to_json()
-
-
-def _user_key(customer: dict[str, Any]) -> str:
-    return f"{customer['platform']}:{customer['user_id']}"
-
-
-def customer_warnings(draft: dict[str, Any], flags: dict[str, Any]) -> list[dict[str, Any]]:
-    """Warnings shown on a draft (bom hàng): the customer returned orders before, or is on
-    the shop's blacklist. Their comments still make drafts: flagged, never dropped."""
-    customer = draft["customer"]
-    found = [flags.get(_user_key(customer))]
-    if customer.get("phone"):
-        found.append(flags.get(f"phone:{customer['phone']}"))
-    returned = max((f.get("returned", 0) for f in found if f), default=0)
-    blacklisted = any(f.get("blacklisted") for f in found if f)
-    warnings: list[dict[str, Any]] = []
-    if returned:
-        warnings.append({"code": "returned_orders", "count": returned,
-                         "vi": f"Khách đã trả lại {returned} đơn (bom hàng)",
-                         "en": f"The customer returned {returned} orders before"})  # fmt: skip
-    if blacklisted:
-        warnings.append({"code": "blacklisted", "vi": "Khách trong danh sách đen",
-                         "en": "The customer is on the shop's blacklist"})  # fmt: skip
-    return warnings
 
 
 def comment_event(

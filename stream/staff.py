@@ -42,6 +42,7 @@ from orders.commands import (
 )
 from orders.decide import (
     STALE_RETRIES,
+    FinaliseStep,
     command_op,
     creates_order,
     finalise_step,
@@ -49,6 +50,7 @@ from orders.decide import (
     is_new_order,
     members,
     staff_problems,
+    versioned_op,
 )
 from orders.reasons import reason
 from orders.shop.order import created_event, livestream_of_order
@@ -138,34 +140,49 @@ class CommandProcessor:
             return _refused(command, problems + op_problems)
         if isinstance(command, Finalise):
             return await self._finalise(command, shop, info.shop_id, outgoing)
-        result = await self.drafts.apply_draft_command(
-            info.shop_id, livestream_id, command.command_id, op
+        if command.expect_version is None:
+            result = await self.drafts.apply_draft_command(
+                info.shop_id, livestream_id, command.command_id, op
+            )
+            return self._draft_outcome(command, info.shop_id, result, outgoing)
+        return await self._checked_against_draft(
+            command, info.shop_id, lambda raw: versioned_op(command, op, raw), outgoing
         )
-        return self._draft_outcome(command, info.shop_id, result, outgoing)
 
     async def _finalise(
         self, command: Finalise, shop: ShopConfig, shop_id: str, outgoing: Outgoing
     ) -> Outcome:
+        outcome = await self._checked_against_draft(
+            command, shop_id, lambda raw: finalise_step(command, raw), outgoing
+        )
+        if outcome.status == "applied" and outcome.draft is not None and creates_order(command):
+            order = await self._put_order(command, shop, outcome.draft, outgoing)
+            outcome.orders.append(order)
+        return outcome
+
+    async def _checked_against_draft(
+        self,
+        command: Any,
+        shop_id: str,
+        step_of: Callable[[bytes], FinaliseStep],
+        outgoing: Outgoing,
+    ) -> Outcome:
+        """Read the draft, decide on what was read, and have the store apply the op only if
+        the draft is still exactly that (else read and decide again)."""
         livestream_id, seq = command.livestream_id or "", command.seq or 0
         for _ in range(STALE_RETRIES):
             raw = await self.drafts.draft_raw(shop_id, livestream_id, seq)
             if raw is None:
                 return _refused(command, [reason("draft_not_found", seq=seq)])
-            step = finalise_step(command, raw)
+            step = step_of(raw)
             if step.op is None:
                 return _refused(command, step.refused, step.draft)
             result = await self.drafts.apply_draft_command(
                 shop_id, livestream_id, command.command_id, step.op
             )
             if result.status != "stale":
-                break
-        else:
-            raise RuntimeError(f"draft {livestream_id} #{seq} kept changing while finalising")
-        outcome = self._draft_outcome(command, shop_id, result, outgoing)
-        if outcome.status == "applied" and result.draft is not None and creates_order(command):
-            order = await self._put_order(command, shop, result.draft, outgoing)
-            outcome.orders.append(order)
-        return outcome
+                return self._draft_outcome(command, shop_id, result, outgoing)
+        raise RuntimeError(f"draft {livestream_id} #{seq} kept changing under command")
 
     async def _put_order(
         self, command: Finalise, shop: ShopConfig, draft: Json, outgoing: Outgoing
@@ -284,6 +301,7 @@ class CommandProcessor:
             op,
             products,
             finalise_problems,
+            expect_version=command.expect_version,
         )
         return self._shop_outcome(command, result, outgoing)
 

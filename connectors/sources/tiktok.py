@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.sources._common import (
@@ -182,3 +183,81 @@ def parse_protobuf_b64(payload: object, *, shop_id: str, livestream_id: str) -> 
                     "tiktok protobuf", f"line {number}", f"not base64: {exc}"
                 ) from None
     return parse_protobuf(messages, shop_id=shop_id, livestream_id=livestream_id)
+
+
+# --- the live-room feed: webcast `im/fetch` ------------------------------------------------
+# ProtoMessageFetchResult (TikTokLiveProto; `WebcastResponse` in older clients): messages=1
+# (repeated BaseProtoMessage: method=1, payload=2, msg_id=3), cursor=2, fetch_interval=3 (ms),
+# now=4 (ms), internal_ext=5. A `WebcastControlMessage` (action=2) with action 3 ends the live.
+
+STREAM_ENDED_ACTION = 3
+
+
+def _each_field(data: bytes) -> list[tuple[int, int | bytes]]:
+    """Every field of one message in order, repeated fields included."""
+    found: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, pos = _varint(data, pos)
+            found.append((number, value))
+        elif wire_type == 2:
+            size, pos = _varint(data, pos)
+            if pos + size > len(data):
+                raise ValueError(f"field {number} runs past the end of the message")
+            found.append((number, data[pos : pos + size]))
+            pos += size
+        elif wire_type in (1, 5):
+            pos += 8 if wire_type == 1 else 4
+        else:
+            raise ValueError(f"unsupported wire type {wire_type} (field {number})")
+    if pos != len(data):
+        raise ValueError("truncated fixed-width field")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One answer of the live-room feed: its chat comments and where to go on from."""
+
+    comments: list[Comment]
+    cursor: str
+    internal_ext: str
+    fetch_interval_ms: int
+    now_ms: int
+    ended: bool  # a WebcastControlMessage said the live ended
+
+
+def parse_fetch_result(data: bytes, *, shop_id: str, livestream_id: str) -> FetchResult:
+    """A serialized ProtoMessageFetchResult -> its WebcastChatMessage comments (oldest first),
+    cursor, internal_ext and fetch interval. Other message types are skipped."""
+    at = At("tiktok feed")
+    try:
+        fields = _each_field(bytes(data))
+        chats: list[bytes] = []
+        ended = False
+        scalars: dict[int, int | bytes] = {}
+        for number, value in fields:
+            if number != 1:
+                scalars[number] = value
+                continue
+            if not isinstance(value, bytes):
+                raise ValueError("messages: expected an embedded message")
+            message = _fields(value)
+            method = _text(message, 1) or ""
+            payload = message.get(2)
+            if method == "WebcastChatMessage" and isinstance(payload, bytes):
+                chats.append(payload)
+            elif method == "WebcastControlMessage" and isinstance(payload, bytes):
+                ended = ended or _fields(payload).get(2) == STREAM_ENDED_ACTION
+        cursor = _text(scalars, 2) or ""
+        internal_ext = _text(scalars, 5) or ""
+        interval, now = scalars.get(3, 0), scalars.get(4, 0)
+        if not isinstance(interval, int) or not isinstance(now, int):
+            raise ValueError("fetch_interval and now are numbers")
+    except ValueError as exc:
+        raise at.error(f"not a ProtoMessageFetchResult: {exc}") from None
+    comments = parse_protobuf(chats, shop_id=shop_id, livestream_id=livestream_id)
+    return FetchResult(comments, cursor, internal_ext, interval, now, ended)

@@ -892,6 +892,9 @@ local function op_problem(op)
   if not is_count(op.seq) then return 'seq is not a positive integer' end
   if not is_text(op.at) then return 'no at' end
   if not is_text(op.staff) then return 'no staff' end
+  if op.expect ~= nil and op.expect ~= NULL and type(op.expect) ~= 'string' then
+    return 'expect is not text'
+  end
   return op_fields_problem(op.type, op)
 end
 
@@ -1172,7 +1175,9 @@ local function command(keys, args)
     remember(cid, 'refused', seq, reasons)
     return { 'refused', reasons, with_places(view), {}, 0 }
   end
-  if op.type == 'finalise' and op.expect ~= resolve_view(view) then
+  -- `expect` (required by finalise, optional for the rest): the draft exactly as the caller
+  -- checked it (places counted, as it was given); anything else is stale, nothing done or kept.
+  if op.expect ~= nil and op.expect ~= NULL and op.expect ~= resolve_view(view) then
     return { 'stale', '[]', with_places(view), {}, 0 }
   end
   local problems = command_problems(d, op)

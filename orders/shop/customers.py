@@ -38,6 +38,32 @@ def platform_field(platform: str, user_id: str) -> str:
     return f"{platform}:{user_id}"
 
 
+def commenter_field(customer: Mapping[str, object]) -> str:
+    """The index field of a draft's customer (`draft["customer"]`)."""
+    return platform_field(str(customer["platform"]), str(customer["user_id"]))
+
+
+def draft_warnings(draft: Json, flags: Mapping[str, Json]) -> list[Json]:
+    """Warnings shown on a draft (bom hàng): the customer returned orders before, or is on
+    the shop's blacklist. Their comments still make drafts: flagged, never dropped. `flags`
+    are the shop's flags by index field (`ShopStore.customer_flags`)."""
+    customer = draft["customer"]
+    found = [flags.get(commenter_field(customer))]
+    if customer.get("phone"):
+        found.append(flags.get(phone_field(customer["phone"])))
+    returned = max((f.get("returned", 0) for f in found if f), default=0)
+    blacklisted = any(f.get("blacklisted") for f in found if f)
+    warnings: list[Json] = []
+    if returned:
+        warnings.append({"code": "returned_orders", "count": returned,
+                         "vi": f"Khách đã trả lại {returned} đơn (bom hàng)",
+                         "en": f"The customer returned {returned} orders before"})  # fmt: skip
+    if blacklisted:
+        warnings.append({"code": "blacklisted", "vi": "Khách trong danh sách đen",
+                         "en": "The customer is on the shop's blacklist"})  # fmt: skip
+    return warnings
+
+
 def phone_field(phone: str) -> str:
     return PHONE_PREFIX + phone
 

@@ -624,6 +624,7 @@ async def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(
         "5",
         "--livestream",
         livestream,
+        "--no-dashboard",  # the dashboard's end of the demo: tests/e2e/web/test_demo.py
     ]
     try:
         first = chotdon(settings, *args, timeout=240)

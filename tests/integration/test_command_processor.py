@@ -18,6 +18,7 @@ from live_processes import DEMO_SHOP
 from config.loader import load_shop
 from config.settings import Topics
 from orders.events import CommentEvent
+from orders.model import draft_version
 from orders.shop.store import ShopStore
 from orders.store import DraftStore
 from parsers import compile_grammar
@@ -194,3 +195,40 @@ async def test_an_order_id_that_names_no_livestream_asks_for_the_shop(rig: Rig) 
     outcome = await rig.send(type="change_status", order_ids=["conv-9-1"], to="confirmed")
     assert [(r["code"], r["field"]) for r in outcome["reasons"]] == [("shop_unknown", "shop_id")]
     assert "--shop-id" in outcome["reasons"][0]["en"]
+
+
+async def test_two_staff_on_one_draft_the_second_is_refused_not_overwriting(rig: Rig) -> None:
+    """Both read version v; Lan's edit applies and makes a new version; Minh's, sent on v,
+    is refused with `draft_changed` and the draft as it is now, changing nothing."""
+    raw = await rig.drafts.draft_raw(rig.shop_id, rig.livestream, 1)
+    assert raw is not None
+    seen = draft_version(orjson.loads(raw))
+    lan = await rig.send(type="set_customer", address="1 Lê Lợi", expect_version=seen,
+                         **rig.draft(1))  # fmt: skip
+    assert lan["status"] == "applied"
+    minh = await rig.send(type="set_customer", address="99 Trần Phú", staff_id="minh",
+                          expect_version=seen, **rig.draft(1))  # fmt: skip
+    assert [(r["code"], r["field"]) for r in minh["reasons"]] == [
+        ("draft_changed", "expect_version")]  # fmt: skip
+    assert minh["draft"]["contact"]["address"] == "1 Lê Lợi"
+    assert draft_version(minh["draft"]) == draft_version(lan["draft"]) != seen
+    finalise = await rig.send(type="finalise", action="save", expect_version=seen,
+                              **rig.draft(1))  # fmt: skip
+    assert [r["code"] for r in finalise["reasons"]] == ["draft_changed"]
+    now = await rig.send(type="set_quantity", line=1, qty=1,
+                         expect_version=draft_version(lan["draft"]), **rig.draft(1))  # fmt: skip
+    assert now["status"] == "applied" and now["draft"]["lines"][0]["qty"] == 1
+
+
+async def test_a_chat_draft_checks_its_version_inside_the_transaction(rig: Rig) -> None:
+    start = await rig.send(type="chat_start", shop_id=rig.shop_id, conversation_id="conv-v",
+                           platform="facebook", customer_name="Bích")  # fmt: skip
+    seen = draft_version(start["draft"])
+    chat = {"shop_id": rig.shop_id, "conversation_id": "conv-v"}
+    first = await rig.send(type="add_custom_line", name="Quà", price=1000, expect_version=seen,
+                           **chat)  # fmt: skip
+    assert first["status"] == "applied"
+    second = await rig.send(type="add_custom_line", name="Quà 2", price=1000,
+                            expect_version=seen, **chat)  # fmt: skip
+    assert [r["code"] for r in second["reasons"]] == ["draft_changed"]
+    assert [line["name"] for line in second["draft"]["lines"]] == ["Quà"]

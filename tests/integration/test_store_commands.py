@@ -19,7 +19,7 @@ from store_support import all_keys, scenarios
 
 from config.shop import Product
 from orders.events import InvalidCommand
-from orders.store import DraftStore, StoreError, livestream_prefix
+from orders.store import DraftStore, StoreError, livestream_prefix, shop_livestreams_key
 
 Json = dict[str, Any]
 
@@ -178,7 +178,8 @@ async def test_custom_lines_and_finalised_drafts_keep_to_the_hash_tag(
         (1, "finalised"), (2, "open"), (3, "open")]  # fmt: skip
     assert await store.stock(S.SHOP, LIVE) == ({"B3": 3, "MP10": 1}, {"B3": [(1, 1, "u2")]})
     keys = sorted(k.decode() if isinstance(k, bytes) else k for k in await all_keys(client))
-    tagged = [k for k in keys if not k.startswith("chotdon:livestream:")]
+    outside = ("chotdon:livestream:", shop_livestreams_key(S.SHOP))  # registry and shop index
+    tagged = [k for k in keys if not k.startswith(outside)]
     assert f"{livestream_prefix(S.SHOP, LIVE)}:cmds" in tagged
     assert len({key_slot(k.encode()) for k in tagged}) == 1
 

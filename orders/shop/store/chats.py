@@ -17,7 +17,7 @@ from orders.commands import (
     aware_instant,
 )
 from orders.events import CREATING_ACTIONS
-from orders.model import Json
+from orders.model import Json, draft_version
 from orders.reasons import reason
 from orders.shop.chat import (
     apply_chat_op,
@@ -98,8 +98,11 @@ class ChatCommands(StoreBase):
         staff: str | None = None,
         at: str | None = None,
         workflow: Workflow | None = None,
+        expect_version: str | None = None,
     ) -> ShopResult:
         """One operation on the conversation's open chat order (orders/shop/chat.py lists them).
+        With `expect_version`, a draft that is no longer that version is refused
+        (`draft_changed`): checked inside the transaction, so two staff cannot both pass.
 
         A finalise that creates an order first asks `validate(draft)` (inside the transaction,
         on the draft as it is) and is refused with its reasons; otherwise the draft is
@@ -120,6 +123,8 @@ class ChatCommands(StoreBase):
                 return ShopResult.refused(
                     [reason("chat_not_found", None, conversation=conversation_id)], draft
                 )
+            if expect_version is not None and draft_version(draft) != expect_version:
+                return ShopResult.refused([reason("draft_changed", "expect_version")], draft)
             if name == "finalise" and op.get("action") in CREATING_ACTIONS:
                 problems = validate(draft)
                 if problems:

@@ -344,3 +344,13 @@ def test_product_group_replaces_products(tmp_path: Path) -> None:
     shop = load_shop(DEMO_SHOP).with_products(group)
     assert [product.code for product in shop.products] == ["A12"]
     assert isinstance(shop, ShopConfig)
+
+
+def test_permissions_of_sales_are_checked_like_any_field(tmp_path: Path) -> None:
+    path = tmp_path / "shop.toml"
+    path.write_text('[shop]\nid = "s"\nname = "S"\n[permissions.sales]\nstats = "sometimes"\n'
+                    "refunds = true\n")  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        load_shop(path)
+    message = str(raised.value)
+    assert "permissions.sales.stats" in message and "permissions.sales.refunds" in message

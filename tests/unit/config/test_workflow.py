@@ -260,8 +260,9 @@ def test_status_lookup() -> None:
     assert workflow.status("gone") is None
 
 
-def test_the_demo_shop_lists_lan_and_minh() -> None:
+def test_the_demo_shop_lists_lan_minh_and_thu() -> None:
     demo = Path(__file__).resolve().parents[3] / "config" / "shops" / "demo.toml"
     shop = load_shop(demo)
-    assert [person.id for person in shop.staff] == ["lan", "minh"]
+    assert [person.id for person in shop.staff] == ["lan", "minh", "thu"]
+    assert not shop.permissions.sales.stats and shop.permissions.sales.change_status
     assert shop.workflow == Workflow()

@@ -1293,6 +1293,19 @@ def finalise_on_a_stale_view_is_stale(book: OrderBook, out: list[Any]) -> None:
 
 
 @scenario(
+    batch(o("u1", item("MP10"))),
+    cmd("k1", "set_quantity", 1, line=1, qty=3, expect=STALE),
+    cmd("k1", "set_quantity", 1, line=1, qty=3, expect=CURRENT),
+    cmd("k2", "set_customer", 1, contact={"name": "Lan"}),
+)
+def any_command_with_a_stale_view_is_stale(book: OrderBook, out: list[Any]) -> None:
+    """Two staff on one draft: the second, sent on a view the first changed, acts on nothing."""
+    assert out[1][:2] == ("stale", []) and lines(out[1][2]) == [("MP10", {}, 1, 1, None)]
+    assert status_of(out[2]) == ("applied", []) and lines(out[2][2])[0][2] == 3
+    assert status_of(out[3]) == ("applied", [])  # no expect: applied on whatever is current
+
+
+@scenario(
     batch(
         o("u1", item("B3", 3, size="28")),
         o("u2", item("B3", 2, size="29")),

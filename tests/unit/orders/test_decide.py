@@ -16,7 +16,10 @@ from orders.decide import (
     is_new_order,
     members,
     staff_problems,
+    version_problems,
+    versioned_op,
 )
+from orders.model import draft_version
 from orders.shop.order import livestream_of_order, order_id_of
 
 AT = "2026-12-01T10:00:00+07:00"
@@ -137,3 +140,24 @@ def test_order_ids_name_their_livestream() -> None:
     assert livestream_of_order("live-7-12") == "live-7"
     assert livestream_of_order("M-") is None
     assert livestream_of_order("nodash") is None
+
+
+def test_a_version_ignores_key_order_and_waitlist_places() -> None:
+    draft = open_draft()
+    reordered = dict(reversed(list(draft.items())))
+    moved_up = open_draft(lines=[{**draft["lines"][0], "waitlist": 3}])
+    assert draft_version(draft) == draft_version(reordered) == draft_version(moved_up)
+    assert draft_version(draft) != draft_version(open_draft(total=1))
+
+
+def test_a_command_on_an_old_version_is_refused_before_anything_else() -> None:
+    raw = orjson.dumps(open_draft(contact=None))
+    old = draft_version(open_draft(total=5))
+    step = finalise_step(Finalise(**ADDRESS, action="create", expect_version=old), raw)
+    assert [(p.code, p.field) for p in step.refused] == [("draft_changed", "expect_version")]
+    edit = SetQuantity(**ADDRESS, line=1, qty=2, expect_version=old)
+    assert versioned_op(edit, {"type": "set_quantity"}, raw).op is None
+    current = SetQuantity(**ADDRESS, line=1, qty=2, expect_version=draft_version(orjson.loads(raw)))
+    assert versioned_op(current, {"type": "set_quantity"}, raw).op == {
+        "type": "set_quantity", "expect": raw.decode()}  # fmt: skip
+    assert version_problems(SetQuantity(**ADDRESS, line=1, qty=2), open_draft()) == []

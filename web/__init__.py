@@ -1,0 +1,1 @@
+"""The staff dashboard and the HTTP API (`chotdon serve`): see app.py."""
