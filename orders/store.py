@@ -471,12 +471,16 @@ class DraftStore:
 
     async def livestreams(self, shop_id: str) -> list[LivestreamSummary]:
         """The shop's livestreams, the latest started first."""
-        started = await self._redis.hgetall(shop_livestreams_key(shop_id))
+        index = shop_livestreams_key(shop_id)
+        started = await self._redis.hgetall(index)
         summaries = []
         for raw_id, raw_at in started.items():
             livestream_id = _text(raw_id)
             meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
             is_open, seq = await self._redis.hmget(meta, ["open", "seq"])
+            if seq is None:  # its retention ended (a hash field cannot expire on Redis 7.0)
+                await self._redis.hdel(index, livestream_id)
+                continue
             summaries.append(LivestreamSummary(
                 livestream_id, _text(raw_at), _text(is_open or "0") == "1", int(_text(seq or 0))
             ))  # fmt: skip

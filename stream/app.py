@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 
 from config.settings import Settings
 from orders.connection import redis_client
@@ -181,8 +182,17 @@ async def publish_all(
     pending = list(messages)
     delay = 0.1
     while True:
-        futures = [await producer.send(t, k, v, None, None, None) for t, k, v in pending]
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        sent: list[Any] = []
+        for topic, key, value in pending:
+            try:
+                sent.append(await producer.send(topic, key, value, None, None, None))
+            except Exception as exc:  # faust raises here when the buffer waited too long
+                if not _kafka_trouble(exc):
+                    raise
+                sent.append(exc)
+        futures = [item for item in sent if not isinstance(item, BaseException)]
+        outcomes = iter(await asyncio.gather(*futures, return_exceptions=True))
+        results = [item if isinstance(item, BaseException) else next(outcomes) for item in sent]
         failed = [
             (message, result)
             for message, result in zip(pending, results, strict=True)
@@ -191,7 +201,7 @@ async def publish_all(
         if not failed:
             return
         for _message, error in failed:
-            if not isinstance(error, KafkaError | asyncio.TimeoutError):
+            if not _kafka_trouble(error):
                 raise error
         log.warning(
             "Kafka did not acknowledge %d of %d messages (%s: %s); sending them again in %.1fs. "
@@ -201,6 +211,15 @@ async def publish_all(
         await asyncio.sleep(delay)
         delay = min(delay * 2, ceiling)
         pending = [message for message, _error in failed]
+
+
+def _kafka_trouble(exc: BaseException) -> bool:
+    """Kafka not acknowledging for now (away, slow, a connection gone silent): aiokafka's own
+    errors, timeouts, and faust's ProducerSendError wrapping one of those."""
+    if isinstance(exc, KafkaError | asyncio.TimeoutError):
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, ProducerSendError) and cause is not None and _kafka_trouble(cause)
 
 
 def _stop_on_store_failure(done: asyncio.Future[None]) -> None:
