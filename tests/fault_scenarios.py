@@ -387,10 +387,10 @@ async def _bad_network(
     pool: WorkerPool,
     rep: FaultReport,
     *,
-    silence: float,
+    silence: float | None,
 ) -> None:
     """200 ms latency for a fifth of the stream, then every connection reset, then silence
-    (half-open) for `silence` seconds, then a good network again."""
+    (half-open) for `silence` seconds (None: no silence), then a good network again."""
     total = len(feed.comments)
     await _until_progress(watch, total // 5, pool)
     proxy.latency(0.2)
@@ -398,6 +398,9 @@ async def _bad_network(
     proxy.heal()
     proxy.drop()
     await _served_again(watch, pool, feed, rep)
+    if silence is None:
+        rep.notes.append("latency 200 ms, reset")
+        return
     proxy.half_open()
     await asyncio.sleep(silence)  # the silence itself
     proxy.heal()
@@ -500,7 +503,9 @@ async def kafka_full_disk(scene: Scene, size: Size = CI["broker"]) -> FaultRepor
         disk.unmount()
 
 
-async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
+async def kafka_network(
+    scene: Scene, size: Size = CI["network"], *, half_open: bool = True
+) -> FaultReport:
     """The worker reaches Kafka through a proxy (the broker advertises the proxy to it): 200 ms
     latency, every connection reset, then half-open for 15 s, then healed. The producer and the
     tests talk to the broker directly."""
@@ -508,10 +513,11 @@ async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport
     assert proxy is not None
     worker_settings = dataclasses.replace(scene.settings, kafka=kafka.worker_bootstrap)
 
-    fault = functools.partial(_bad_network, proxy, silence=15.0)
+    fault = functools.partial(_bad_network, proxy, silence=15.0 if half_open else None)
 
     try:
-        return await _run(scene, "Kafka network: latency, reset, half-open", size, fault,
+        name = "Kafka network: latency, reset" + (", half-open" if half_open else "")
+        return await _run(scene, name, size, fault,
                           worker_settings=worker_settings)  # fmt: skip
     finally:
         proxy.stop()
