@@ -408,7 +408,9 @@ async def _bad_network(
     rep.notes.append(f"latency 200 ms, reset, half-open {silence:.0f} s")
 
 
-async def redis_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
+async def redis_network(
+    scene: Scene, size: Size = CI["network"], *, half_open: bool = True
+) -> FaultReport:
     """The worker reaches Redis through a proxy that adds 200 ms latency, then resets every
     connection, then goes half-open (silent, no FIN) for longer than the client's socket
     timeout, then heals."""
@@ -420,10 +422,11 @@ async def redis_network(scene: Scene, size: Size = CI["network"]) -> FaultReport
     )
 
     # longer than the worker's 10 s socket timeout
-    fault = functools.partial(_bad_network, proxy, silence=12.0)
+    fault = functools.partial(_bad_network, proxy, silence=12.0 if half_open else None)
 
     try:
-        return await _run(scene, "Redis network: latency, reset, half-open", size, fault,
+        name = "Redis network: latency, reset" + (", half-open" if half_open else "")
+        return await _run(scene, name, size, fault,
                           worker_settings=worker_settings)  # fmt: skip
     finally:
         proxy.stop()
