@@ -68,9 +68,9 @@ async def carry_offsets(settings: Any) -> dict[int, int]:
     """The agents' group's committed offsets of the comments topic, written as the intake's
     record where it has none (a committed offset is past what was applied and published: the
     agent acknowledged nothing else). Returns what it wrote, by partition."""
-    import redis.asyncio
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from orders.connection import redis_client
     from stream.intake import comment_group, positions_key
 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=10_000)
@@ -82,7 +82,7 @@ async def carry_offsets(settings: Any) -> dict[int, int]:
     topic = settings.topics.comments
     marks = {tp.partition: m.offset - 1 for tp, m in offsets.items()
              if tp.topic == topic and m.offset > 0}  # fmt: skip
-    client = redis.asyncio.Redis.from_url(settings.redis)
+    client = redis_client(settings.redis)
     written: dict[int, int] = {}
     try:
         key = positions_key(comment_group(settings.app_id), topic)

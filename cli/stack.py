@@ -29,6 +29,12 @@ def add_parser(subparsers: Any) -> None:
     )
     actions = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start Kafka and Redis (idempotent), create the topics")
+    up.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="a local Redis Cluster (3 masters, 3 replicas) instead of one Redis: on the nodes "
+        "of CHOTDON_REDIS when it is a redis+cluster:// URL, else on ports 7000-7005",
+    )
     up.set_defaults(handler=run_up)
     down = actions.add_parser("down", help="stop the Kafka and Redis that `stack up` started")
     down.add_argument(
@@ -50,9 +56,17 @@ def _progress() -> Console:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from stack import stack_up
+    import dataclasses
 
-    print_status(stack_up(load_settings(), _progress()))
+    from stack import stack_up
+    from stack.redis_cluster import cluster_url
+
+    settings = load_settings()
+    if args.redis_cluster and not settings.redis_is_cluster:
+        settings = dataclasses.replace(settings, redis=cluster_url())
+    print_status(stack_up(settings, _progress()))
+    if args.redis_cluster:
+        print(f"point chotdon at it: export CHOTDON_REDIS={settings.redis}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Runtime settings, read from the environment with defaults that match `chotdon stack up`.
 
 Pointing chotdon at a production Kafka cluster and Redis is a matter of settings only:
-`CHOTDON_KAFKA=broker1:9092,broker2:9092 CHOTDON_REDIS=redis://redis.internal:6379/0`.
+`CHOTDON_KAFKA=broker1:9092,broker2:9092 CHOTDON_REDIS=redis://redis.internal:6379/0`, or
+`CHOTDON_REDIS=redis+cluster://node1:6379,node2:6379` for a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -64,7 +65,14 @@ class Settings:
         return host or "127.0.0.1", int(port or 9092)
 
     @property
+    def redis_is_cluster(self) -> bool:
+        return is_cluster_url(self.redis)
+
+    @property
     def redis_host_port(self) -> tuple[str, int]:
+        """The Redis server (a cluster's first node), which is also what `stack up` binds."""
+        if self.redis_is_cluster:
+            return cluster_nodes(self.redis)[0]
         parts = urlsplit(self.redis)
         try:
             port = parts.port
@@ -73,6 +81,28 @@ class Settings:
                 f"CHOTDON_REDIS={self.redis!r}: expected redis://host:port/db"
             ) from None
         return parts.hostname or "127.0.0.1", port or 6379
+
+
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster_url(url: str) -> bool:
+    """`redis+cluster://host:port[,host:port…]` names a Redis Cluster by some of its nodes."""
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The (host, port) of each node a cluster URL lists (the client finds the others)."""
+    rest = url.removeprefix(CLUSTER_SCHEME).split("/", 1)[0]
+    nodes = []
+    for part in rest.split(","):
+        host, colon, port = part.strip().rpartition(":")
+        if not colon or not port.isdigit() or not host:
+            raise SettingsError(
+                f"CHOTDON_REDIS={url!r}: expected redis+cluster://host:port[,host:port…]"
+            )
+        nodes.append((host, int(port)))
+    return nodes
 
 
 _ENV = {

@@ -120,6 +120,9 @@ class Syntax(Strict):
 
 class Orders(Strict):
     repeat_comment: Literal["ignore", "add"] = "ignore"
+    # Days a stopped livestream's drafts, dedupe set and command outcomes are kept in Redis
+    # (`chotdon live stop` starts the count); then all of it expires at once.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
 class Product(Strict):

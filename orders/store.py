@@ -8,6 +8,7 @@ batch is applied whole or not at all and a replayed batch changes nothing (ARCHI
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from config.shop import Product, ShopConfig
+from config.shop import Orders, Product, ShopConfig
+from orders.connection import redis_client
 from orders.events import CommentEvent, validate_events, validate_op
 from orders.model import DraftCommandResult, Json, ReasonTuple
 
@@ -36,10 +38,12 @@ __all__ = [
     "encode_products",
     "livestream_prefix",
     "registry_key",
+    "transient_reply",
 ]
 
 RepeatRule = Literal["ignore", "add"]
 
+DEFAULT_RETENTION_DAYS = Orders().retention_days
 _LUA = files("orders").joinpath("lua/orderbook.lua").read_text(encoding="utf-8")
 # Braces would break the hash tag that keeps a livestream's keys in one Cluster slot.
 _ID_RE = re.compile(r"^[^{}\s]+$")
@@ -71,12 +75,21 @@ class StoreContended(StoreBusy):
 
 
 # Error-reply prefixes of a server that cannot serve now but will (redis.io "Error replies").
-_TRANSIENT = ("OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
+# MISCONF: Redis cannot write its append-only file (a full disk) and refuses every write until
+# it can; found by the fault suite (tests/faults), where it used to stop the worker for good.
+_TRANSIENT = (
+    "OOM", "READONLY", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "MISCONF",
+)  # fmt: skip
+
+
+def transient_reply(exc: ResponseError) -> bool:
+    """Whether an error reply says Redis cannot take writes *for now* (worth retrying)."""
+    return str(exc).split(" ", 1)[0] in _TRANSIENT
 
 
 def _refusal(exc: ResponseError) -> StoreError:
     message = str(exc)
-    if message.split(" ", 1)[0] in _TRANSIENT:
+    if transient_reply(exc):
         return StoreBusy(message)
     if "chotdon: watermark went back" in message:
         return WatermarkBehind(message)
@@ -130,6 +143,12 @@ class Applied:
         return self.changed + self.redelivered
 
 
+def retention_days(shop_config_json: bytes) -> int:
+    """The shop's `[orders] retention_days`, from the configuration a livestream keeps."""
+    days = orjson.loads(shop_config_json or b"{}").get("orders", {}).get("retention_days")
+    return int(days) if isinstance(days, int) and days >= 1 else DEFAULT_RETENTION_DAYS
+
+
 def livestream_prefix(shop_id: str, livestream_id: str) -> str:
     for value in (shop_id, livestream_id):
         if not _ID_RE.match(value):
@@ -177,7 +196,7 @@ class DraftStore:
     @asynccontextmanager
     async def connect(cls, url: str) -> AsyncIterator[DraftStore]:
         """A store on its own client, closed on exit (for one-shot CLI commands)."""
-        client = Redis.from_url(url)
+        client = redis_client(url)
         try:
             yield cls(client)
         finally:
@@ -247,13 +266,25 @@ class DraftStore:
         self._owners[livestream_id] = _text(owner)
         return self._owners[livestream_id]
 
-    async def stop_livestream(self, livestream_id: str) -> bool:
-        """Orders and cancels stop changing drafts; False when the livestream is unknown."""
-        shop_id = await self._shop_of(livestream_id)
-        if shop_id is None:
+    async def stop_livestream(self, livestream_id: str, *, now: float | None = None) -> bool:
+        """Orders and cancels stop changing drafts; False when the livestream is unknown.
+
+        The shop's `[orders] retention_days` start counting: then every key of the livestream
+        (drafts, dedupe set, command outcomes, its registry entry) expires at once. A second
+        stop keeps the first deadline."""
+        info = await self.livestream_info(livestream_id)
+        if info is None:
             return False
-        prefix = livestream_prefix(shop_id, livestream_id)
-        return bool(await self._fcall("chotdon_stop", f"{prefix}:meta"))
+        prefix = livestream_prefix(info.shop_id, livestream_id)
+        days = retention_days(info.shop_config_json)
+        deadline = int((time.time() if now is None else now) + days * 86400)
+        stopped = bool(await self._fcall("chotdon_stop", f"{prefix}:meta", str(deadline)))
+        # the first stop's deadline (gone with the rest if it has passed already: ours then)
+        kept = await self._redis.hget(f"{prefix}:meta", "until")
+        if stopped:
+            until = deadline if kept is None else int(_text(kept))
+            await self._redis.expireat(registry_key(livestream_id), until)
+        return stopped
 
     async def livestream_info(self, livestream_id: str) -> LivestreamInfo | None:
         shop_id = await self._shop_of(livestream_id)
@@ -440,12 +471,16 @@ class DraftStore:
 
     async def livestreams(self, shop_id: str) -> list[LivestreamSummary]:
         """The shop's livestreams, the latest started first."""
-        started = await self._redis.hgetall(shop_livestreams_key(shop_id))
+        index = shop_livestreams_key(shop_id)
+        started = await self._redis.hgetall(index)
         summaries = []
         for raw_id, raw_at in started.items():
             livestream_id = _text(raw_id)
             meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
             is_open, seq = await self._redis.hmget(meta, ["open", "seq"])
+            if seq is None:  # its retention ended (a hash field cannot expire on Redis 7.0)
+                await self._redis.hdel(index, livestream_id)
+                continue
             summaries.append(LivestreamSummary(
                 livestream_id, _text(raw_at), _text(is_open or "0") == "1", int(_text(seq or 0))
             ))  # fmt: skip

@@ -18,9 +18,14 @@ Everything (data, logs, rendered configs, pid files) lives under `settings.stack
 
 Failures the user can fix raise `StackError`, whose message is meant to be shown as is.
 
+With a `redis+cluster://` CHOTDON_REDIS (`chotdon stack up --redis-cluster`), a local Redis
+Cluster of six nodes (3 masters, 3 replicas) takes the single Redis's place, in
+`<stack_dir>/redis-cluster/<port>/`; the tests start one of their own the same way.
+
 One module per part: `common` (errors, statuses, layout, progress), `processes` (pids and
 ports), `installs` (apt-get), `broker` (Kafka: jars, config, readiness, topics; its pom, log4j2
-and broker template are in `kafka/`), `redis_server` (Redis: config, readiness), `lifecycle`
+and broker template are in `kafka/`), `redis_server` (Redis: config, readiness),
+`redis_cluster` (the local Redis Cluster: nodes, creation, failover helpers), `lifecycle`
 (up, down, status).
 """
 

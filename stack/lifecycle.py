@@ -33,6 +33,7 @@ from stack.processes import (
     spawn,
     stop_processes,
 )
+from stack.redis_cluster import cluster_of, cluster_root, clusters_started_in
 from stack.redis_server import (
     REDIS_STOP_TIMEOUT,
     redis_endpoint,
@@ -87,7 +88,9 @@ def stack_up(settings: Settings, console: Console | None = None) -> StackStatus:
     chotdon's topics. Idempotent: a second call finds the running processes and returns them."""
     layout = Layout.of(settings)
     kafka_endpoints(settings)  # refuse remote addresses before installing anything
-    redis_endpoint(settings)
+    cluster = cluster_of(settings) if settings.redis_is_cluster else None
+    if cluster is None:
+        redis_endpoint(settings)
     # Everything that installs or downloads comes before anything is started.
     redis_server = redis_server_binary(console)
     java = java_binary(console)
@@ -97,21 +100,23 @@ def stack_up(settings: Settings, console: Console | None = None) -> StackStatus:
         layout.redis_dir.mkdir(parents=True, exist_ok=True)
         kafka_pid = our_pid(layout.kafka_pid, kafka_marker(layout))
         redis_pid = our_pid(layout.redis_pid, redis_marker(layout))
-        _check_ports_free(settings, kafka=kafka_pid is None, redis=redis_pid is None)
+        single_needed = cluster is None and redis_pid is None  # a cluster starts its own nodes
+        _check_ports_free(settings, kafka=kafka_pid is None, redis=single_needed)
         _write_config(
             layout.kafka_config,
             render_kafka_config(settings),
             running=kafka_pid is not None,
             service="Kafka",
         )
-        _write_config(
-            layout.redis_config,
-            render_redis_config(settings),
-            running=redis_pid is not None,
-            service="Redis",
-        )
+        if cluster is None:
+            _write_config(
+                layout.redis_config,
+                render_redis_config(settings),
+                running=redis_pid is not None,
+                service="Redis",
+            )
         notes: dict[str, str] = {"kafka": "already running", "redis": "already running"}
-        if redis_pid is None:
+        if single_needed:
             layout.redis_pid.unlink(missing_ok=True)
             redis_pid = spawn(
                 [redis_server, str(layout.redis_config)],
@@ -125,8 +130,13 @@ def stack_up(settings: Settings, console: Console | None = None) -> StackStatus:
             layout.kafka_pid.unlink(missing_ok=True)
             kafka_pid = start_kafka(settings, layout, java, kafka_lib, console)
             notes["kafka"] = "started"
-        with step(console, f"waiting for Redis at {settings.redis}"):
-            wait_redis(settings, layout, redis_pid)
+        if cluster is not None:
+            if len(cluster.running()) < len(cluster.nodes):
+                notes["redis"] = "started"
+            cluster.up(console)
+        elif redis_pid is not None:
+            with step(console, f"waiting for Redis at {settings.redis}"):
+                wait_redis(settings, layout, redis_pid)
         with step(console, f"waiting for Kafka at {settings.kafka} (produce/consume round trip)"):
             wait_kafka(settings, layout, kafka_pid, kafka_log_offset)
         created = run_sync(lambda: ensure_topics(settings))
@@ -168,14 +178,18 @@ def stack_down(settings: Settings, console: Console | None = None) -> list[str]:
                 stop_processes(running, {"kafka": KAFKA_STOP_TIMEOUT, "redis": REDIS_STOP_TIMEOUT})
         for pid_file, _pid in targets.values():
             pid_file.unlink(missing_ok=True)
-        return [f"{name} (pid {pid})" for name, pid in running.items()]
+        stopped = [f"{name} (pid {pid})" for name, pid in running.items()]
+        cluster = clusters_started_in(settings.stack_dir)
+        if cluster is not None:
+            stopped += cluster.down(console)
+        return stopped
 
 
 def stack_purge(settings: Settings, console: Console | None = None) -> list[str]:
     """`stack_down`, then delete the stack's data and logs (the Kafka and Redis folders)."""
     stopped = stack_down(settings, console)
     layout = Layout.of(settings)
-    for folder in (layout.kafka_dir, layout.redis_dir):
+    for folder in (layout.kafka_dir, layout.redis_dir, cluster_root(settings.stack_dir)):
         shutil.rmtree(folder, ignore_errors=True)
     return stopped
 
@@ -201,23 +215,38 @@ def stack_status(settings: Settings) -> StackStatus:
         return ServiceStatus(name, pid is not None, pid, address, data, log, note)
 
     kafka_host, kafka_port = settings.kafka_host_port
-    return StackStatus(
-        kafka=service(
-            "kafka",
-            layout.kafka_pid,
-            kafka_marker(layout),
-            f"{kafka_host}:{kafka_port}",
-            (kafka_host, kafka_port),
-            layout.kafka_data,
-        ),
-        redis=service(
-            "redis",
-            layout.redis_pid,
-            redis_marker(layout),
-            _masked(settings.redis),
-            settings.redis_host_port,
-            layout.redis_dir,
-        ),
+    kafka = service(
+        "kafka",
+        layout.kafka_pid,
+        kafka_marker(layout),
+        f"{kafka_host}:{kafka_port}",
+        (kafka_host, kafka_port),
+        layout.kafka_data,
+    )
+    if settings.redis_is_cluster:
+        return StackStatus(kafka=kafka, redis=_cluster_status(settings))
+    redis = service(
+        "redis",
+        layout.redis_pid,
+        redis_marker(layout),
+        _masked(settings.redis),
+        settings.redis_host_port,
+        layout.redis_dir,
+    )
+    return StackStatus(kafka=kafka, redis=redis)
+
+
+def _cluster_status(settings: Settings) -> ServiceStatus:
+    cluster = cluster_of(settings)
+    nodes = cluster.running()
+    return ServiceStatus(
+        "redis",
+        len(nodes) == len(cluster.nodes),
+        nodes[0].pid() if nodes else None,
+        settings.redis,
+        cluster.root,
+        cluster.nodes[0].log,
+        f"Redis Cluster: {len(nodes)} of {len(cluster.nodes)} nodes running",
     )
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import redis.asyncio
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 
 from config.settings import Settings
+from orders.connection import redis_client
 from orders.store import DraftStore
 from stream.batching import take_batches
 from stream.intake import CommentIntake
@@ -31,6 +33,17 @@ class Tuning:
     batch_within: float = 0.01  # seconds to wait for a batch to fill before taking it
     max_poll_records: int = 2000
     buffer_maxsize: int = 4000
+    # A worker killed -9 says no goodbye: the group coordinator gives its partitions to the
+    # others only once its session times out. faust's 60 s meant a minute of a live without
+    # drafts; 6 s (the broker's group.min.session.timeout.ms) with a heartbeat a second puts
+    # the partitions back in service within ~10 s (benchmarks/README.md, "Faults").
+    session_timeout: float = 6.0
+    heartbeat_interval: float = 1.0
+    # A half-open connection to the broker (a peer gone silent, no FIN) is noticed only when a
+    # request times out. faust's producer waits 20 minutes by default: the fault suite's
+    # half-open proxy held every publish, and so every batch, that long. 30 s is Kafka's own
+    # request.timeout.ms default; a timed-out publish is sent again (`publish`).
+    kafka_request_timeout: float = 30.0
 
 
 AGENTS = ("comments", "commands", "automation")
@@ -59,6 +72,9 @@ def create_app(
         broker_max_poll_records=tuning.max_poll_records,
         stream_wait_empty=False,
         producer_linger=0.0,  # benchmarks: p99 38 ms against 75 ms at 5 ms, same throughput
+        producer_request_timeout=tuning.kafka_request_timeout,
+        broker_session_timeout=tuning.session_timeout,
+        broker_heartbeat_interval=tuning.heartbeat_interval,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
@@ -73,18 +89,13 @@ def create_app(
     )
 
     async def publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
-        producer = app.producer
-        futures = [
-            await producer.send(topic, key, value, None, None, None)
-            for topic, key, value in messages
-        ]
-        await asyncio.gather(*futures)
+        await publish_all(app.producer, messages)
 
     async def command_agent(stream: Any) -> None:
         from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
 
-        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        client = redis_client(settings.redis, socket_timeout=10)
         drafts = DraftStore(client)
         backoff = Backoff()
         await backoff.call("loading the Redis functions", drafts.load_functions)
@@ -96,7 +107,7 @@ def create_app(
         from orders.shop.store import ShopStore
         from stream.automation import AutomationProcessor
 
-        client = redis.asyncio.from_url(settings.redis, socket_timeout=10)
+        client = redis_client(settings.redis, socket_timeout=10)
         processor = AutomationProcessor(ShopStore(client), publish, settings.topics)
         backoff = Backoff()
 
@@ -114,6 +125,9 @@ def create_app(
             publish,
             batch_size=tuning.batch_size,
             batch_within=tuning.batch_within,
+            session_timeout=tuning.session_timeout,
+            heartbeat_interval=tuning.heartbeat_interval,
+            request_timeout=tuning.kafka_request_timeout,
             stop_worker=_stop_worker,
             declare=comments.maybe_declare,
         )
@@ -156,6 +170,56 @@ def _stop_worker(exc: BaseException) -> None:
     failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     failed.set_exception(exc)
     _stop_on_store_failure(failed)
+
+
+async def publish_all(
+    producer: Any, messages: Sequence[tuple[str, bytes | None, bytes]], ceiling: float = 5.0
+) -> None:
+    """Send every message and return once Kafka acknowledged all of them. What Kafka did not
+    acknowledge (the broker away, a connection gone silent until the request timed out) is sent
+    again, with a backoff, until it is: the caller's batch stays unacknowledged meanwhile, and
+    a message sent twice is one downstream already tolerates (the same draft state again)."""
+    pending = list(messages)
+    delay = 0.1
+    while True:
+        sent: list[Any] = []
+        for topic, key, value in pending:
+            try:
+                sent.append(await producer.send(topic, key, value, None, None, None))
+            except Exception as exc:  # faust raises here when the buffer waited too long
+                if not _kafka_trouble(exc):
+                    raise
+                sent.append(exc)
+        futures = [item for item in sent if not isinstance(item, BaseException)]
+        outcomes = iter(await asyncio.gather(*futures, return_exceptions=True))
+        results = [item if isinstance(item, BaseException) else next(outcomes) for item in sent]
+        failed = [
+            (message, result)
+            for message, result in zip(pending, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        if not failed:
+            return
+        for _message, error in failed:
+            if not _kafka_trouble(error):
+                raise error
+        log.warning(
+            "Kafka did not acknowledge %d of %d messages (%s: %s); sending them again in %.1fs. "
+            "The batch stays unacknowledged until Kafka has them.",
+            len(failed), len(pending), type(failed[0][1]).__name__, failed[0][1], delay,
+        )  # fmt: skip
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, ceiling)
+        pending = [message for message, _error in failed]
+
+
+def _kafka_trouble(exc: BaseException) -> bool:
+    """Kafka not acknowledging for now (away, slow, a connection gone silent): aiokafka's own
+    errors, timeouts, and faust's ProducerSendError wrapping one of those."""
+    if isinstance(exc, KafkaError | asyncio.TimeoutError):
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, ProducerSendError) and cause is not None and _kafka_trouble(cause)
 
 
 def _stop_on_store_failure(done: asyncio.Future[None]) -> None:

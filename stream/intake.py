@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from config.settings import Settings
+from orders.connection import redis_client
 from orders.store import DraftStore, WatermarkBehind
 from stream import metrics
 from stream.pipeline import Backoff, CommentPipeline, KnownWatermarks, Prepared, Record
@@ -103,6 +104,9 @@ class CommentIntake(mode.Service):
         batch_size: int,
         batch_within: float,
         stop_worker: Callable[[BaseException], None],
+        session_timeout: float = 6.0,
+        heartbeat_interval: float = 1.0,
+        request_timeout: float = 30.0,
         declare: Callable[[], Awaitable[Any]] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -110,6 +114,9 @@ class CommentIntake(mode.Service):
         self.publish = publish
         self.batch_size = batch_size
         self.batch_within = batch_within
+        self.session_timeout = session_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.request_timeout = request_timeout
         self.stop_worker = stop_worker
         self.declare = declare  # creates the topic if missing (faust's declaration)
         self._runner: asyncio.Future[None] | None = None
@@ -134,7 +141,7 @@ class CommentIntake(mode.Service):
     async def on_start(self) -> None:
         from orders.shop.store import ShopStore
 
-        self._client = redis.asyncio.from_url(self.settings.redis, socket_timeout=10)
+        self._client = redis_client(self.settings.redis, socket_timeout=10)
         self._store = DraftStore(self._client)
         await self.backoff.call("loading the Redis functions", self._store.load_functions)
         flags: Flags = ShopStore(self._client).customer_flags
@@ -150,8 +157,13 @@ class CommentIntake(mode.Service):
             max_partition_fetch_bytes=FETCH_BYTES,
             fetch_max_bytes=4 * FETCH_BYTES,
             max_poll_records=self.batch_size,
-            session_timeout_ms=int(self.settings_seconds("BROKER_SESSION_TIMEOUT", 10) * 1000),
-            heartbeat_interval_ms=int(self.settings_seconds("BROKER_HEARTBEAT_INTERVAL", 3) * 1000),
+            request_timeout_ms=int(self.request_timeout * 1000),
+            session_timeout_ms=int(
+                self.settings_seconds("BROKER_SESSION_TIMEOUT", self.session_timeout) * 1000
+            ),
+            heartbeat_interval_ms=int(
+                self.settings_seconds("BROKER_HEARTBEAT_INTERVAL", self.heartbeat_interval) * 1000
+            ),
         )
         self._consumer.subscribe([self.topic], listener=_Listener(self))
         await self._consumer.start()

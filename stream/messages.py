@@ -56,6 +56,11 @@ class _Message(BaseModel):
         return orjson.dumps(self.model_dump())
 
 
+# Longer than any platform lets a viewer type (Facebook's 8,000 is the most). A comment of a
+# megabyte of `A12 ` would be 250,000 items applied in one Redis call: a dead letter instead.
+MAX_COMMENT_TEXT = 10_000
+
+
 class Comment(_Message):
     """One livestream comment, as every platform adapter produces it (topic `comments`)."""
 
@@ -65,7 +70,7 @@ class Comment(_Message):
     livestream_id: NonEmpty
     user_id: NonEmpty | None  # None when the platform hides who commented
     user_name: str = ""
-    text: str
+    text: Annotated[str, Field(max_length=MAX_COMMENT_TEXT)]
     created_at: AwareDatetime  # the platform's time; naive times are refused
     reply_to: str | None = None  # the id of the comment this one answers
 

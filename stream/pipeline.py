@@ -27,7 +27,7 @@ from config.settings import Topics
 from config.shop import ShopConfig
 from orders.events import CommentEvent, event_problem
 from orders.shop.customers import commenter_field, draft_warnings
-from orders.store import Applied, StoreBusy, StoreContended
+from orders.store import Applied, StoreBusy, StoreContended, transient_reply
 from parsers import Grammar, compile_grammar
 from parsers.models import ParseResult
 from stream import metrics
@@ -52,6 +52,15 @@ STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
 )
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Redis away or refusing writes for now: the errors above, and the error replies of a
+    server that will serve again (a full disk, a failover) from the stores that do not wrap
+    them in StoreBusy (the shop store's transactions)."""
+    if isinstance(exc, STORE_UNAVAILABLE):
+        return True
+    return isinstance(exc, redis.exceptions.ResponseError) and transient_reply(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,8 @@ CustomerFlags = Callable[[str, list[str], list[str]], Awaitable[dict[str, Any]]]
 def _trouble(exc: BaseException) -> str:
     if isinstance(exc, StoreContended):
         return "contended (other workers changing the same shop)"
-    return "refusing writes" if isinstance(exc, StoreBusy) else "unreachable"
+    refusing = isinstance(exc, StoreBusy | redis.exceptions.ResponseError)
+    return "refusing writes" if refusing else "unreachable"
 
 
 class Backoff:
@@ -137,7 +147,9 @@ class Backoff:
         while True:
             try:
                 result = await operation()
-            except STORE_UNAVAILABLE as exc:
+            except Exception as exc:
+                if not store_unavailable(exc):
+                    raise
                 attempt += 1
                 metrics.STORE_RETRIES.inc()
                 log.warning(

@@ -114,12 +114,6 @@ def start_replay(settings: Settings, path: Path, *args: str) -> subprocess.Popen
 # --------------------------------------------------------------------------- workers
 
 
-# faust reads these settings from the environment (they win over the app's own): after a kill -9
-# the group coordinator forgets the dead member within 6 s (the broker's minimum) instead of
-# faust's default 60 s, so the next worker gets its partitions without a minute's stall.
-WORKER_FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
-
-
 class Worker:
     """One `chotdon worker` subprocess; stdout and stderr go to its log file."""
 
@@ -132,7 +126,7 @@ class Worker:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=env_for(settings, **WORKER_FAUST_ENV),
+            env=env_for(settings),
             cwd=ROOT,
         )
         self.expected_exit = False

@@ -14,7 +14,8 @@ touch all of them on Redis Cluster; KEYS[1] is the meta key, the others are deri
   P:meta      hash  shop, live, seq (last number given), wm.<partition> (offset watermark of
                     each Kafka partition the livestream's comments came from; absent: -1),
                     open (1/0), repeat (ignore|add), ver (config version), config (shop config
-                    JSON), fp (fingerprint of the last registration, for idempotence)
+                    JSON), fp (fingerprint of the last registration, for idempotence),
+                    until (a stopped livestream: when all its keys expire, see retain)
   P:products  hash  code -> msgpack {n=name, p=price, s=stock (-1: unlimited), a={attr names},
                     v={{allowed values} per attribute name, in a's order}}
   P:held      hash  code -> units reserved by live and finalised lines (remaining = stock - held)
@@ -54,7 +55,7 @@ Functions.
   FCALL chotdon_register 1 P:meta <shop> <livestream> <products JSON> <repeat> <config JSON>
   FCALL chotdon_apply    1 P:meta <events JSON> [<expected watermarks JSON {partition: offset}>]
   FCALL chotdon_command  1 P:meta <command id> <op JSON>
-  FCALL chotdon_stop     1 P:meta
+  FCALL chotdon_stop     1 P:meta [<until: unix seconds when every key of it expires>]
   FCALL_RO chotdon_customers 1 P:meta
 register returns the drafts it changed, by seq: an array of JSON objects. apply returns
 [changed drafts, redelivered drafts, drafts created, moved flags, [partition, watermark, ...]
@@ -1274,10 +1275,43 @@ end
 
 -- chotdon_stop, chotdon_customers ---------------------------------------------------------
 
-local function stop(keys)
+-- A stopped livestream's keys all expire at one moment, `until` in P:meta (unix seconds, set
+-- by the first stop that gives one): every key a later call creates or keeps gets the same
+-- deadline, so a finished livestream goes whole, never a part of it.
+local function retain()
+  local deadline = tonumber(redis.call('HGET', K.meta, 'until') or '')
+  if not deadline then return end
+  local keys = { K.meta, K.products, K.held, K.tickets, K.users, K.view, K.seen, K.unattr,
+    K.cmds }
+  local codes = {}
+  for _, hash in ipairs({ K.products, K.held, K.tickets }) do
+    for _, code in ipairs(redis.call('HKEYS', hash)) do codes[code] = true end
+  end
+  for code in pairs(codes) do keys[#keys + 1] = K.q .. code end
+  for _, name in ipairs(redis.call('HKEYS', K.meta)) do
+    if string.sub(name, 1, 3) == 'wm.' then keys[#keys + 1] = K.recent .. string.sub(name, 4) end
+  end
+  for _, key in ipairs(keys) do redis.call('EXPIREAT', key, deadline) end
+end
+
+local function retained(fn)
+  return function(keys, args)
+    local out = fn(keys, args)
+    retain()
+    return out
+  end
+end
+
+local function stop(keys, args)
   reset(keys[1])
   if redis.call('EXISTS', K.meta) == 0 then return 0 end
   redis.call('HSET', K.meta, 'open', 0)
+  local deadline = args[1]
+  if deadline and deadline ~= '' then
+    if not tonumber(deadline) then fail('the retention deadline is not a number') end
+    redis.call('HSETNX', K.meta, 'until', deadline)
+  end
+  retain()
   return 1
 end
 
@@ -1371,9 +1405,9 @@ local function migrate(keys)
   return 1
 end
 
-redis.register_function('chotdon_apply', apply)
-redis.register_function('chotdon_command', command)
-redis.register_function('chotdon_register', register)
+redis.register_function('chotdon_apply', retained(apply))
+redis.register_function('chotdon_command', retained(command))
+redis.register_function('chotdon_register', retained(register))
 redis.register_function('chotdon_stop', stop)
 redis.register_function { function_name = 'chotdon_customers', callback = customers,
   flags = { 'no-writes' } }

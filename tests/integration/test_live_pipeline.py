@@ -14,11 +14,6 @@ fixed (each docstring says what is expected and why).
 from __future__ import annotations
 
 import base64
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +21,7 @@ from typing import Any
 
 import orjson
 import pytest
+from fault_support import OwnRedis
 from live_support import (
     DEMO_SHOP,
     WorkerFactory,
@@ -374,70 +370,8 @@ async def test_hostile_comments_stop_no_batch_and_the_comments_around_them_are_a
 # --------------------------------------------------------------------------- Redis unreachable
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A redis-server of this test only (own port and dir, append-only file)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        argv = [
-            binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(self.directory),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-        ]
-        log = (self.directory / "redis.log").open("ab")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + 20
-        while not self._pong():
-            assert self.process.poll() is None, (self.directory / "redis.log").read_text()
-            assert time.monotonic() < deadline, "the test's redis-server did not answer"
-            time.sleep(0.05)
-
-    def _pong(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        """SIGTERM: Redis writes its append-only file and exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+# A redis-server of the test's own (own port and folder, append-only file): the fault suite's.
+RedisServer = OwnRedis
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from live_processes import CHOTDON, DEMO_SHOP, redis_test_url
+from live_processes import CHOTDON, DEMO_SHOP
 from live_support import comment_events, model_book, shop_with
 
 from cli.samples import generate
@@ -42,7 +42,7 @@ def _batches(events: Sequence[CommentEvent], size: int = 250) -> list[Sequence[C
 
 
 async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_book(
-    stack: Settings, kafka_settings: Settings, client: redis.asyncio.Redis, store: DraftStore
+    client_url: str, kafka_settings: Settings, client: redis.asyncio.Redis, store: DraftStore
 ) -> None:
     shop = shop_with(DEMO_SHOP)
     shop_id = shop.shop.id
@@ -78,7 +78,7 @@ async def test_layout_1_is_refused_until_migrated_then_reads_and_grows_as_the_bo
     finally:
         await consumer.stop()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHOTDON_")}
-    env.update(CHOTDON_REDIS=redis_test_url(stack), CHOTDON_KAFKA=kafka_settings.kafka,
+    env.update(CHOTDON_REDIS=client_url, CHOTDON_KAFKA=kafka_settings.kafka,
                CHOTDON_APP_ID=kafka_settings.app_id,
                CHOTDON_TOPIC_COMMENTS=kafka_settings.topics.comments)  # fmt: skip
     done = await asyncio.to_thread(subprocess.run, [str(CHOTDON), "migrate"], env=env,

@@ -66,8 +66,8 @@ def codes(result: ShopResult) -> list[str]:
 
 
 @pytest.fixture
-async def store(redis_client: redis.asyncio.Redis) -> ShopStore:
-    return ShopStore(redis_client)
+async def store(client: redis.asyncio.Redis) -> ShopStore:
+    return ShopStore(client)
 
 
 async def put(store: ShopStore, *orders: Json) -> list[Json]:
@@ -192,10 +192,10 @@ async def test_refusals_are_stored_too(store: ShopStore) -> None:
 
 
 async def test_the_shop_of_an_order_is_found_through_its_livestream(
-    store: ShopStore, redis_client: redis.asyncio.Redis
+    store: ShopStore, client: redis.asyncio.Redis
 ) -> None:
     await put(store, an_order("live-7", 1))
-    await redis_client.hset(registry_key("live-7"), "shop_id", SHOP)
+    await client.hset(registry_key("live-7"), "shop_id", SHOP)
     result = await store.change_status(change("c1", ["live-7-1"], "confirmed", shop=None), WF)
     assert result.status == "applied"
     unknown = await store.change_status(change("c2", ["nolive-1"], "confirmed", shop=None), WF)
@@ -541,10 +541,10 @@ class RacedStore(ShopStore):
 
 
 async def test_a_lost_race_is_retried_on_fresh_data(
-    store: ShopStore, redis_client: redis.asyncio.Redis
+    store: ShopStore, client: redis.asyncio.Redis
 ) -> None:
     await put(store, an_order("L1", 1))
-    raced = RacedStore(redis_client, store, change("rival", ["L1-1"], "cancelled"))
+    raced = RacedStore(client, store, change("rival", ["L1-1"], "cancelled"))
     result = await raced.change_status(change("mine", ["L1-1"], "confirmed"), WF)
     assert raced.attempts == 1  # the retry saw the cancel and refused before any write
     assert codes(result) == ["illegal_transition"]
@@ -577,15 +577,15 @@ async def _fold_into_hashes(client: redis.asyncio.Redis, shop_id: str) -> None:
 
 
 async def test_a_shop_of_layout_1_is_refused_until_migrated_then_reads_the_same(
-    redis_client: redis.asyncio.Redis, store: ShopStore
+    client: redis.asyncio.Redis, store: ShopStore
 ) -> None:
     """Orders and their customers written, then folded back into layout 1's hashes: refused
     by a store that has not seen the shop yet (run `chotdon migrate`), the same after
     ShopStore.migrate (what `chotdon migrate` runs per shop), and commands work again."""
     await put(store, an_order("L1", 1), an_order("L1", 2, user="u2", phone="0987654321"))
     before = (await store.orders(SHOP), await store.customers(SHOP))
-    await _fold_into_hashes(redis_client, SHOP)
-    fresh = ShopStore(redis_client)
+    await _fold_into_hashes(client, SHOP)
+    fresh = ShopStore(client)
     with pytest.raises(StoreOutdated, match="run `chotdon migrate`"):
         await fresh.change_status(change("c1", ["L1-1"], "confirmed"), WF)
     assert await fresh.migrate(SHOP) is True

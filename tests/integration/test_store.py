@@ -11,6 +11,7 @@ against a Redis of your own instead (its database is flushed per test).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +21,7 @@ import redis.asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
-from store_support import scenarios
+from store_support import all_keys, scenarios
 
 from config.shop import Product
 from orders.book import OrderBook, RepeatRule
@@ -32,6 +33,7 @@ from orders.store import (
     WatermarkBehind,
     encode_events,
     livestream_prefix,
+    registry_key,
     shop_livestreams_key,
 )
 from parsers.models import ItemStatus, ParsedItem
@@ -250,7 +252,7 @@ async def test_keys_share_one_hash_tag(store: DraftStore, client: redis.asyncio.
             feed("u2", "cancel"),
         ],
     )
-    keys = sorted(k.decode() if isinstance(k, bytes) else k for k in await client.keys("*"))
+    keys = sorted(k.decode() if isinstance(k, bytes) else k for k in await all_keys(client))
     # Outside the livestream's tag: the registry (livestream -> shop) and the shop's own index of
     # its livestreams, in the shop's tag; both written by separate calls, never by a batch.
     outside = {"chotdon:livestream:l1", shop_livestreams_key(S.SHOP)}
@@ -416,3 +418,55 @@ async def test_random_streams_match_the_model(
         assert outputs[index] == want, f"step {index}: {step}"
     assert await _state(store, live) == _model_state(book)
     await _replay_changes_nothing(store, live, steps)
+
+
+# -- retention: a finished livestream goes whole ------------------------------------------------
+
+
+async def test_a_stopped_livestream_expires_whole_after_the_shops_retention(
+    store: DraftStore, client: redis.asyncio.Redis
+) -> None:
+    """`[orders] retention_days` from the stop: every key of the livestream, its dedupe set and
+    command outcomes included, and its registry entry expire at one moment; keys that writes
+    after the stop create (comments recorded, commands finishing drafts) get the same one."""
+    config = b'{"shop": "test", "orders": {"retention_days": 3}}'
+    await store.register_livestream(S.SHOP, "l1", S.CATALOGUE, "ignore", shop_config_json=config)
+    feed = S.Feed()
+    await store.apply_comments(S.SHOP, "l1", [feed("u1", "order", S.item("B3", 5, size="28")),
+                                             feed("u2", "order", S.item("MP10"))])  # fmt: skip
+    prefix = livestream_prefix(S.SHOP, "l1")
+
+    async def expiry() -> dict[str, int]:
+        names = [k.decode() if isinstance(k, bytes) else k for k in await all_keys(client)]
+        mine = [k for k in names if k.startswith(prefix) or k == registry_key("l1")]
+        return {k: int(await client.expiretime(k)) for k in sorted(mine)}
+
+    assert set((await expiry()).values()) == {-1}  # a live livestream keeps everything
+    now = 1_900_000_000
+    assert await store.stop_livestream("l1", now=now)
+    deadline = now + 3 * 86400
+    first = await expiry()
+    assert f"{prefix}:seen" in first and registry_key("l1") in first
+    assert set(first.values()) == {deadline}, first
+
+    late = dataclasses.replace(feed("u3", "order", S.item("MP10")), partition=3)
+    await store.apply_comments(S.SHOP, "l1", [late])
+    op = {"type": "assign", "seq": 1, "at": "2026-05-01T21:00:01+07:00", "staff": "nv1",
+          "assignee": "lan"}  # fmt: skip
+    assert (await store.apply_draft_command(S.SHOP, "l1", "k1", op)).status == "applied"
+    assert await store.stop_livestream("l1", now=now + 86400)  # a second stop: same deadline
+    after = await expiry()
+    assert f"{prefix}:cmds" not in first and f"{prefix}:cmds" in after  # made after the stop
+    assert set(after.values()) == {deadline}, after
+
+
+async def test_a_livestream_past_its_retention_is_gone(
+    store: DraftStore, client: redis.asyncio.Redis
+) -> None:
+    config = b'{"shop": "test", "orders": {"retention_days": 1}}'
+    await store.register_livestream(S.SHOP, "l1", S.CATALOGUE, "ignore", shop_config_json=config)
+    await store.apply_comments(S.SHOP, "l1", [S.Feed()("u1", "order", S.item("MP10"))])
+    assert await store.stop_livestream("l1", now=1_000_000_000)  # stopped in 2001
+    assert await store.livestream_info("l1") is None
+    assert await store.livestreams(S.SHOP) == []  # the shop's index forgets it when read
+    assert await all_keys(client) == []

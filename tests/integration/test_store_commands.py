@@ -15,7 +15,7 @@ import orjson
 import pytest
 import redis.asyncio
 from redis.crc import key_slot
-from store_support import scenarios
+from store_support import all_keys, scenarios
 
 from config.shop import Product
 from orders.events import InvalidCommand
@@ -177,7 +177,7 @@ async def test_custom_lines_and_finalised_drafts_keep_to_the_hash_tag(
     assert [(d["seq"], d["status"]) for d in await store.drafts(S.SHOP, LIVE)] == [
         (1, "finalised"), (2, "open"), (3, "open")]  # fmt: skip
     assert await store.stock(S.SHOP, LIVE) == ({"B3": 3, "MP10": 1}, {"B3": [(1, 1, "u2")]})
-    keys = sorted(k.decode() if isinstance(k, bytes) else k for k in await client.keys("*"))
+    keys = sorted(k.decode() if isinstance(k, bytes) else k for k in await all_keys(client))
     outside = ("chotdon:livestream:", shop_livestreams_key(S.SHOP))  # registry and shop index
     tagged = [k for k in keys if not k.startswith(outside)]
     assert f"{livestream_prefix(S.SHOP, LIVE)}:cmds" in tagged

@@ -23,6 +23,7 @@ from orders.commands import (
     Outcome,
     Reason,
 )
+from orders.connection import redis_client
 from orders.model import Json
 from orders.reasons import reason
 from orders.shop.customers import (
@@ -207,11 +208,13 @@ class Tx:
         """WATCH the keys not watched yet, then read: one round trip on the pipeline's
         connection (already watching, so it is held for this transaction)."""
         fresh = [k for k in dict.fromkeys(keys) if k not in self._watched]
-        pipe, conn = self._pipe, self._pipe.connection
+        # A cluster pipeline has no one connection to pack both on (redis-py routes by slot):
+        # there, WATCH and the read go as two steps, as on a pipeline not watching yet.
+        pipe, conn = self._pipe, getattr(self._pipe, "connection", None)
         if not fresh:
             return await pipe.execute_command(*args)
         self._watched.update(fresh)
-        if conn is None:  # not watching yet (the transaction watches first): plain steps
+        if conn is None:  # not watching yet (the transaction watches first), or a cluster
             await pipe.watch(*fresh)
             return await pipe.execute_command(*args)
         await conn.send_packed_command(conn.pack_commands([("WATCH", *fresh), tuple(args)]))
@@ -321,7 +324,7 @@ class StoreBase:
     @asynccontextmanager
     async def connect(cls, url: str) -> AsyncIterator[Self]:
         """A store on its own client, closed on exit (for one-shot CLI commands)."""
-        client = Redis.from_url(url)
+        client = redis_client(url)
         try:
             yield cls(client)
         finally:

@@ -106,3 +106,18 @@ def test_redis_host_port(url: str, expected: tuple[str, int]) -> None:
 def test_the_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHOTDON_STACK_DIR", ".stack/elsewhere")
     assert load_settings().stack_dir == Path(".stack/elsewhere")
+
+
+def test_a_cluster_url_lists_its_nodes() -> None:
+    from config.settings import cluster_nodes
+
+    settings = load_settings({"CHOTDON_REDIS": "redis+cluster://10.0.0.1:7000,10.0.0.2:7001"})
+    assert settings.redis_is_cluster
+    assert settings.redis_host_port == ("10.0.0.1", 7000)
+    assert cluster_nodes(settings.redis) == [("10.0.0.1", 7000), ("10.0.0.2", 7001)]
+    assert not load_settings({}).redis_is_cluster
+
+
+def test_a_malformed_cluster_url_is_refused() -> None:
+    with pytest.raises(SettingsError, match="redis\\+cluster://host:port"):
+        load_settings({"CHOTDON_REDIS": "redis+cluster://node-without-port"})

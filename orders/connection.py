@@ -1,0 +1,32 @@
+"""The Redis client for a `CHOTDON_REDIS` URL: one server (`redis://`), or a Redis Cluster
+(`redis+cluster://host:port[,host:port…]`).
+
+The stores take either. Every call they make touches the keys of one hash tag (a livestream's
+`{shop:live}`, a shop's `{shop}`): the cluster client routes it by that slot, a WATCH/MULTI
+transaction runs on the slot's master, and `FUNCTION LOAD` goes to every master (redis-py sends
+it to all primaries), so the same code serves both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+
+from config.settings import cluster_nodes, is_cluster_url
+
+
+def redis_client(url: str, **options: Any) -> Redis:
+    """A client for `url`. A cluster client is typed as `Redis`: it answers the same commands
+    for keys of one slot, which is all the stores send (see the module docstring)."""
+    if not is_cluster_url(url):
+        return Redis.from_url(url, **options)
+    nodes = [ClusterNode(host, port) for host, port in cluster_nodes(url)]
+    # A failover takes the cluster-node-timeout and an election: retry MOVED and refused
+    # connections for a while before giving up (the caller's backoff then takes over).
+    retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1.0), retries=6)
+    cluster = RedisCluster(startup_nodes=nodes, retry=retry, **options)
+    return cast(Redis, cluster)
