@@ -346,7 +346,7 @@ async def test_hostile_comments_stop_no_batch_and_the_comments_around_them_are_a
         "MP10 x" + "9" * 5_000,  # an order of MP10; the run of digits is no quantity
         "chốt A12 M đỏ sl 99999999999999999999",
         "a1" * 5_000,  # one glued token of 10,000 runs: chatter
-        "hủy x " * 3_000,
+        "hủy x " * 1_600,  # 9,600 characters: under the 10,000-character cap
         "A12 L đen 2",
     ]
     comments = [
