@@ -18,6 +18,8 @@ from config.settings import Settings
 from orders.connection import redis_client
 from orders.store import DraftStore
 from stream.batching import take_batches
+from stream.command_positions import CommandPositions, kafka_fetch
+from stream.command_positions import positions_key as command_positions_key
 from stream.intake import CommentIntake
 from stream.pipeline import Backoff, Record
 
@@ -100,8 +102,18 @@ def create_app(
         backoff = Backoff()
         await backoff.call("loading the Redis functions", drafts.load_functions)
         processor = CommandProcessor(drafts, ShopStore(client), publish, settings.topics, backoff)
+        positions = CommandPositions(
+            client,
+            command_positions_key(settings.app_id, settings.topics.order_commands),
+            kafka_fetch(settings.kafka, tuning.kafka_request_timeout),
+            backoff,
+        )
+
+        async def handle(record: Record) -> Any:
+            return await positions.handle(record, processor.handle)
+
         # Staff commands are few: each is applied, published and acked before the next one.
-        await _one_record_at_a_time(stream, 50, tuning.batch_within, processor.handle)
+        await _one_record_at_a_time(stream, 50, tuning.batch_within, handle)
 
     async def automation_agent(stream: Any) -> None:
         from orders.shop.store import ShopStore
