@@ -223,7 +223,9 @@ async def chats_page(request: Request) -> Response:
 @router.get("/messages")
 async def messages_page(request: Request) -> Response:
     who = await logged_in(request)
-    found = list(reversed(await services(request).shops.messages(who.shop_id, limit=500)))
+    svc = services(request)
+    latest = list(reversed(await svc.shops.messages(who.shop_id, limit=500)))
+    found = await svc.with_delivery(who.shop_id, latest)
     return await _page(request, who, "messages.html", "messages", messages=found)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from redis.asyncio import Redis
@@ -70,6 +71,16 @@ class Services:
         if info is None or info.shop_id != shop_id:
             raise ApiError.of(404, "not_found", "livestream_id", what=f"livestream {livestream_id}")
         return info
+
+    async def with_delivery(
+        self, shop_id: str, messages: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The messages, each with what a connector's sender made of it (`delivery`: None
+        until one handled it)."""
+        from connectors.outbound import deliveries
+
+        records = await deliveries(self.redis, shop_id, [str(m["message_id"]) for m in messages])
+        return [{**m, "delivery": records.get(str(m["message_id"]))} for m in messages]
 
     async def health(self) -> dict[str, str]:
         """Redis and Kafka reachable, each within a second or two."""

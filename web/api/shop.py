@@ -40,12 +40,17 @@ async def stats(
     return found
 
 
-@router.get("/messages", summary="customer messages: sent, or why not, latest first")
+@router.get(
+    "/messages",
+    summary="customer messages: sent, or why not, latest first, with the platform's delivery",
+)
 async def messages(
     request: Request,
     limit: int = Query(100, ge=1, le=1000),
     cursor: int = Query(0, ge=0),
     who: Principal = Depends(require(Action.READ)),
 ) -> dict[str, Any]:
-    found = await services(request).shops.messages(who.shop_id)
-    return paged(list(reversed(found)), cursor, limit)
+    svc = services(request)
+    answer = paged(list(reversed(await svc.shops.messages(who.shop_id))), cursor, limit)
+    answer["items"] = await svc.with_delivery(who.shop_id, answer["items"])
+    return answer

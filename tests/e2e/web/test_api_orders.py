@@ -4,6 +4,7 @@ made from comments and staff commands."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -143,3 +144,57 @@ async def test_stats_messages_and_workflow(web: WebStack, as_staff: Any) -> None
     assert [s["key"] for s in workflow["statuses"]][:2] == ["new", "confirmed"]
     page = await thu.get("/stats")
     assert page.status_code == 200 and "<svg" in page.text
+
+
+async def test_messages_show_what_the_platform_sender_made_of_each(
+    web: WebStack, as_staff: Any
+) -> None:
+    """A message the store let go shows "pending" until a connector's sender records it, then
+    the sender's state (delivered, or refused by the platform with its reason)."""
+    import httpx
+    import redis.asyncio
+
+    from connectors.outbound import Sender
+    from orders.shop.store import ShopStore
+
+    thu = await as_staff("thu")
+    client = redis.asyncio.Redis.from_url(web.settings.redis)
+    ids = [f"msg-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    try:
+        shops = ShopStore(client)
+        for n, message_id in enumerate(ids):
+            message = {"v": 1, "message_id": message_id, "shop_id": "shop-demo",
+                       "platform": "facebook", "user_id": f"u-{message_id}",
+                       "template": "order_confirmation", "text": f"Cảm ơn {n}",
+                       "order_id": None, "livestream_id": "l", "seq": n + 1,
+                       "at": "2026-12-03T20:00:00+07:00"}  # fmt: skip
+            result = await shops.record_message("shop-demo", message_id, message,
+                                                lambda _state: {"channel": "message"})  # fmt: skip
+            assert result.status == "applied"
+        async with httpx.AsyncClient() as http:
+            sender = Sender(web.settings, {}, {}, client, http, urls=None)  # type: ignore[arg-type]
+            delivered = {"message_id": ids[1], "shop_id": "shop-demo", "platform": "facebook"}
+            assert await sender._record(delivered, "", "delivered", platform_message_id="m.1")
+            refused = {"message_id": ids[2], "shop_id": "shop-demo", "platform": "facebook"}
+            assert await sender._record(refused, "", "refused", reason_code="outside_window",
+                                        reason="the 24 h window is closed")  # fmt: skip
+    finally:
+        await client.aclose()
+    listed = (await thu.get("/api/v1/messages", params={"limit": 1000})).json()["items"]
+    delivery = {m["message_id"]: m["delivery"] for m in listed if m["message_id"] in ids}
+    assert delivery[ids[0]] is None
+    assert delivery[ids[1]]["state"] == "delivered"
+    assert (delivery[ids[2]]["state"], delivery[ids[2]]["reason_code"]) == (
+        "refused", "outside_window")  # fmt: skip
+    page = (await thu.get("/messages")).text
+    rows = {message_id: _row_of(page, f"u-{message_id}") for message_id in ids}
+    assert "Chờ gửi" in rows[ids[0]]
+    assert "Khách đã nhận" in rows[ids[1]]
+    assert "Không tới được" in rows[ids[2]] and "outside_window" in rows[ids[2]]
+
+
+def _row_of(page: str, needle: str) -> str:
+    """The row of the page's table that holds `needle` (the page's data for its scripts, in
+    its head, holds it too)."""
+    at = page.index(needle, page.index("<tbody>"))
+    return page[page.rindex("<tr", 0, at) : page.index("</tr>", at)]
