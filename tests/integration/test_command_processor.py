@@ -232,3 +232,75 @@ async def test_a_chat_draft_checks_its_version_inside_the_transaction(rig: Rig) 
                             expect_version=seen, **chat)  # fmt: skip
     assert [r["code"] for r in second["reasons"]] == ["draft_changed"]
     assert [line["name"] for line in second["draft"]["lines"]] == ["Quà"]
+
+
+class CountingConnection(redis.asyncio.Connection):
+    """Counts what is sent to Redis: one write per command, pipeline or transaction, i.e. one
+    round trip each (as benchmarks/command_bench.py counts them)."""
+
+    sent = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def test_a_finalise_takes_three_round_trips_and_a_redelivery_two(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """The livestream with the draft; the finalise with the shop's read beside it; the order's
+    commit. A redelivered finalise finds its order in that read and writes nothing more."""
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
+    kwargs = dict(redis_client.connection_pool.connection_kwargs)
+    pool = redis.asyncio.ConnectionPool(connection_class=CountingConnection, **kwargs)
+    client = redis.asyncio.Redis(connection_pool=pool)
+    counted = Rig(CommandProcessor(DraftStore(client), ShopStore(client), rig.published, TOPICS),
+                  rig.drafts, rig.shops, rig.published, rig.shop_id, rig.livestream)  # fmt: skip
+    try:
+        # once per process: the livestream's shop (then cached) and the shop's library
+        first = await counted.send(type="finalise", action="create", **rig.draft(1))
+        assert first["status"] == "applied"
+        before = CountingConnection.sent
+        second = await counted.send(type="finalise", action="create", command_id="fin-2",
+                                    **rig.draft(2))  # fmt: skip
+        assert CountingConnection.sent - before == 3
+        assert second["status"] == "applied" and second["orders"][0]["customer"]["customer_id"]
+        before = CountingConnection.sent
+        again = await counted.send(type="finalise", action="create", command_id="fin-2",
+                                   **rig.draft(2))  # fmt: skip
+        assert CountingConnection.sent - before == 2
+        assert again["orders"] == second["orders"]
+    finally:
+        await client.aclose()
+    orders = await rig.shops.orders(rig.shop_id)
+    assert [o["order_id"] for o in orders] == [f"{rig.livestream}-1", f"{rig.livestream}-2"]
+    assert orders[1] == second["orders"][0]
+
+
+async def test_finalise_on_a_redis_cluster(cluster_client: redis.asyncio.Redis) -> None:
+    """The finalise and the shop's read go in one pipeline though their keys are in two hash
+    tags (two slots): on a Cluster each goes to its node."""
+    shop = load_shop(DEMO_SHOP)
+    livestream = f"cmd-{uuid.uuid4().hex[:8]}"
+    drafts, shops = DraftStore(cluster_client), ShopStore(cluster_client)
+    assert await shops.apply_config(shop) == []
+    await drafts.register_shop(shop, livestream)
+    grammar = compile_grammar(shop)
+    parsed = grammar.parse("chốt A12 size M đỏ 2 cái 0912345678", "c0")
+    await drafts.apply_batch(shop.shop.id, livestream, [CommentEvent(
+        comment_id="c0", offset=0, platform="facebook", user_id="u1", user_name="Lan",
+        created_at=AT, intent=parsed.intent, phone=parsed.phone, items=tuple(parsed.items),
+        partition=0)])  # fmt: skip
+    published = Published()
+    rig = Rig(CommandProcessor(drafts, shops, published, TOPICS), drafts, shops, published,
+              shop.shop.id, livestream)  # fmt: skip
+    await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(1))
+    for _ in range(2):  # the second: a redelivery
+        outcome = await rig.send(type="finalise", action="create", command_id="fin-1",
+                                 **rig.draft(1))  # fmt: skip
+        assert outcome["status"] == "applied", outcome
+    (order,) = await shops.orders(shop.shop.id)
+    assert order["order_id"] == f"{livestream}-1" and order["customer"]["customer_id"] == "C-1"
+    assert (await shops.customer(shop.shop.id, "C-1"))["orders"] == [order["order_id"]]  # type: ignore[index]
+    assert {o["order_id"] for o in published.on(TOPICS.orders)} == {order["order_id"]}

@@ -50,6 +50,7 @@ from orders.shop.store.transaction import (
     OUTCOME_TTL,
     SHOPS_KEY,
     ShopResult,
+    Snapshot,
     flags_key,
     shop_prefix,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "SHOPS_KEY",
     "ShopResult",
     "ShopStore",
+    "Snapshot",
     "flags_key",
     "shop_prefix",
 ]
