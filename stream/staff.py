@@ -67,6 +67,7 @@ Outgoing = list[tuple[str, bytes | None, bytes]]
 Publish = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 
 T = TypeVar("T")
+_ORDERING = frozenset({"open", "finalised"})  # the statuses of a draft a finalise makes an order of
 
 COMMANDS: TypeAdapter[Command] = TypeAdapter(Command)
 
@@ -170,7 +171,9 @@ class CommandProcessor:
         creating = creates_order(command)
 
         def order_read(step: FinaliseStep) -> FunctionCall[Snapshot | None] | None:
-            if not creating or step.op is None:
+            # A draft neither open (checked complete) nor finalised (a redelivery) is refused
+            # by the store: no order to read for.
+            if not creating or step.op is None or step.draft["status"] not in _ORDERING:
                 return None
             # the order as it will be once the store finalised the draft read (if it did not,
             # put_order's read is checked like any other, and read again)

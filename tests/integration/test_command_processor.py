@@ -304,3 +304,13 @@ async def test_finalise_on_a_redis_cluster(cluster_client: redis.asyncio.Redis) 
     assert order["order_id"] == f"{livestream}-1" and order["customer"]["customer_id"] == "C-1"
     assert (await shops.customer(shop.shop.id, "C-1"))["orders"] == [order["order_id"]]  # type: ignore[index]
     assert {o["order_id"] for o in published.on(TOPICS.orders)} == {order["order_id"]}
+
+
+async def test_a_cancelled_draft_is_not_finalised_into_an_order(rig: Rig) -> None:
+    """Its contact incomplete: nothing is read for an order that cannot be."""
+    cancelled = await rig.send(type="finalise", action="cancel", **rig.draft(3))
+    assert cancelled["status"] == "applied" and cancelled["draft"]["status"] == "cancelled"
+    refused = await rig.send(type="finalise", action="create", **rig.draft(3))
+    assert refused["status"] == "refused"
+    assert [r["code"] for r in refused["reasons"]] == ["draft_not_open"]
+    assert await rig.shops.orders(rig.shop_id) == []
