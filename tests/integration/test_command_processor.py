@@ -314,3 +314,20 @@ async def test_a_cancelled_draft_is_not_finalised_into_an_order(rig: Rig) -> Non
     assert refused["status"] == "refused"
     assert [r["code"] for r in refused["reasons"]] == ["draft_not_open"]
     assert await rig.shops.orders(rig.shop_id) == []
+
+
+async def test_a_finalise_after_redis_lost_its_functions_loads_them_again(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """A server restarted without its data lacks both libraries: each call of the pipeline that
+    finds its function missing loads its library and is sent again."""
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
+    assert (await rig.send(type="finalise", action="create", **rig.draft(1)))["status"] == "applied"
+    await redis_client.function_flush()
+    outcome = await rig.send(type="finalise", action="create", **rig.draft(2))
+    assert outcome["status"] == "applied", outcome
+    assert len(await rig.shops.orders(rig.shop_id)) == 2
+    listed = [dict(zip(e[::2], e[1::2], strict=True)) for e in await redis_client.function_list()]
+    libraries = {entry[b"library_name"] for entry in listed}
+    assert libraries == {b"chotdon", b"chotdon_shop"}
