@@ -6,6 +6,7 @@ read gone stale never committed."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -140,6 +141,33 @@ async def test_the_function_stores_what_the_watch_transaction_stores(
     # function's read and one commit
     assert fast.transactions == 1 + 2  # + the two status moves
     assert fast.commits == len(SCRIPT) + len(more) - 1 and fast.refused_commits == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_days_store_the_same_both_ways(client: redis.asyncio.Redis, seed: int) -> None:
+    """Orders of a few people with a few accounts and phones, in a random order, some of them
+    moved to statuses that count as returned (and back) between the puts."""
+    rng = random.Random(seed)
+    users, phones = [None, "u1", "u2", "u3", "u4"], ["0912345678", "0987654321", "0911111111"]
+    fast, reference = CountingStore(client), WatchedStore(client)
+    puts, steps = 0, {}
+    for n in range(1, 41):
+        if n > 3 and rng.random() < 0.35:  # one order a step further: confirmed, shipped, returned
+            seq = rng.randrange(1, min(puts, 4) + 1)  # the first orders: some get returned early
+            steps[seq] = min(steps.get(seq, 0) + 1, 3)
+            to = ("confirmed", "shipped", "returned")[steps[seq] - 1]
+            for store, shop_id in ((fast, SHOP), (reference, OTHER)):
+                cmd = change(f"st-{n}", [f"L1-{seq}"], to).model_copy(update={"shop_id": shop_id})
+                await store.change_status(cmd, WF)  # applied or refused alike on both
+            continue
+        puts += 1
+        person = {"user": rng.choice(users), "phone": rng.choice(phones),
+                  "platform": rng.choice(["facebook", "facebook", "tiktok"])}  # fmt: skip
+        await put_script(fast, SHOP, [("L1", puts, person)])
+        await put_script(reference, OTHER, [("L1", puts, person)])
+    assert await shop_state(client, SHOP) == await shop_state(client, OTHER)
+    assert fast.refused_commits == 0 and fast.commits == puts - 1
+    assert any(c["returned"] for c in await fast.customers(SHOP)), "no order got returned"
 
 
 async def test_a_repeated_put_reads_once_and_writes_nothing(client: redis.asyncio.Redis) -> None:
