@@ -280,22 +280,30 @@ async def test_a_finalise_takes_three_round_trips_and_a_redelivery_two(
 
 async def test_finalise_on_a_redis_cluster(cluster_client: redis.asyncio.Redis) -> None:
     """The finalise and the shop's read go in one pipeline though their keys are in two hash
-    tags (two slots): on a Cluster each goes to its node."""
+    tags (two slots): on a Cluster each goes to its node; a master that lost its functions
+    gets them again."""
+    from redis.asyncio.cluster import RedisCluster
+
     shop = load_shop(DEMO_SHOP)
     livestream = f"cmd-{uuid.uuid4().hex[:8]}"
     drafts, shops = DraftStore(cluster_client), ShopStore(cluster_client)
     assert await shops.apply_config(shop) == []
     await drafts.register_shop(shop, livestream)
     grammar = compile_grammar(shop)
-    parsed = grammar.parse("chốt A12 size M đỏ 2 cái 0912345678", "c0")
-    await drafts.apply_batch(shop.shop.id, livestream, [CommentEvent(
-        comment_id="c0", offset=0, platform="facebook", user_id="u1", user_name="Lan",
-        created_at=AT, intent=parsed.intent, phone=parsed.phone, items=tuple(parsed.items),
-        partition=0)])  # fmt: skip
+    events = []
+    for offset, (user, text) in enumerate([("u1", "chốt A12 size M đỏ 2 cái 0912345678"),
+                                           ("u2", "chốt K2 1 cái 0987654321")]):  # fmt: skip
+        parsed = grammar.parse(text, f"c{offset}")
+        events.append(CommentEvent(
+            comment_id=f"c{offset}", offset=offset, platform="facebook", user_id=user,
+            user_name=user, created_at=AT, intent=parsed.intent, phone=parsed.phone,
+            items=tuple(parsed.items), partition=0))  # fmt: skip
+    await drafts.apply_batch(shop.shop.id, livestream, events)
     published = Published()
     rig = Rig(CommandProcessor(drafts, shops, published, TOPICS), drafts, shops, published,
               shop.shop.id, livestream)  # fmt: skip
-    await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(1))
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
     for _ in range(2):  # the second: a redelivery
         outcome = await rig.send(type="finalise", action="create", command_id="fin-1",
                                  **rig.draft(1))  # fmt: skip
@@ -303,7 +311,16 @@ async def test_finalise_on_a_redis_cluster(cluster_client: redis.asyncio.Redis) 
     (order,) = await shops.orders(shop.shop.id)
     assert order["order_id"] == f"{livestream}-1" and order["customer"]["customer_id"] == "C-1"
     assert (await shops.customer(shop.shop.id, "C-1"))["orders"] == [order["order_id"]]  # type: ignore[index]
-    assert {o["order_id"] for o in published.on(TOPICS.orders)} == {order["order_id"]}
+    await cluster_client.execute_command("FUNCTION FLUSH", target_nodes=RedisCluster.PRIMARIES)
+    lists = await cluster_client.execute_command(
+        "FUNCTION LIST", target_nodes=RedisCluster.PRIMARIES
+    )
+    assert len(lists) == 3 and not any(lists.values())  # three masters, none with a library
+    second = await rig.send(type="finalise", action="create", **rig.draft(2))
+    assert second["status"] == "applied", second
+    assert second["orders"][0]["customer"]["customer_id"] == "C-2"
+    assert {o["order_id"] for o in published.on(TOPICS.orders)} == {
+        order["order_id"], f"{livestream}-2"}  # fmt: skip
 
 
 async def test_a_cancelled_draft_is_not_finalised_into_an_order(rig: Rig) -> None:
