@@ -348,3 +348,43 @@ async def test_a_finalise_after_redis_lost_its_functions_loads_them_again(
     listed = [dict(zip(e[::2], e[1::2], strict=True)) for e in await redis_client.function_list()]
     libraries = {entry[b"library_name"] for entry in listed}
     assert libraries == {b"chotdon", b"chotdon_shop"}
+
+
+class InterruptedDrafts(DraftStore):
+    """Another staff member changes the draft between this processor's read and its finalise."""
+
+    changes = 0
+    reads_again = 0
+
+    async def draft_raw(self, *args: Any) -> bytes | None:
+        self.reads_again += 1
+        return await super().draft_raw(*args)
+
+    async def livestream_info_and_draft(self, livestream_id: str, seq: int) -> Any:
+        read = await super().livestream_info_and_draft(livestream_id, seq)
+        info = read[0]
+        self.changes += 1
+        op = {"type": "set_customer", "seq": seq, "at": AT, "staff": "minh",
+              "contact": {"note": f"gọi trước khi giao ({self.changes})"}}  # fmt: skip
+        await self.apply_draft_command(info.shop_id, livestream_id, f"note-{self.changes}", op)
+        return read
+
+
+async def test_a_draft_changed_under_the_finalise_is_read_again_and_finalised_once(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """The finalise answers stale (the order's read beside it wasted), the draft is read and
+    checked again, and the order has what the draft had when it was finalised."""
+    await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(1))
+    drafts = InterruptedDrafts(redis_client)
+    interrupted = Rig(CommandProcessor(drafts, rig.shops, rig.published, TOPICS), drafts,
+                      rig.shops, rig.published, rig.shop_id, rig.livestream)  # fmt: skip
+    outcome = await interrupted.send(type="finalise", action="create", command_id="fin-1",
+                                     **rig.draft(1))  # fmt: skip
+    assert outcome["status"] == "applied", outcome
+    assert drafts.reads_again == 1  # answered stale once
+    (order,) = await rig.shops.orders(rig.shop_id)
+    assert order["customer"]["note"] == "gọi trước khi giao (1)"
+    assert outcome["orders"] == [order] and outcome["draft"]["order_id"] == order["order_id"]
+    customer = await rig.shops.customer(rig.shop_id, order["customer"]["customer_id"])
+    assert customer is not None and customer["orders"] == [order["order_id"]]
