@@ -27,8 +27,9 @@ drafts; the drafts are dealt among the widths alike):
 
 Per kind: commands/s over the phase, p50/p99 latency of `handle`, round trips to Redis and
 commands Redis ran per command (INFO commandstats), Redis CPU per command (INFO cpu), the
-bench's own CPU per command, WATCH retries of the shop store (WatchError on EXEC, counted by a
-wrapping pipeline class) and finalise re-validations ("stale"). The median of --runs runs is
+bench's own CPU per command, retries of the shop store (WatchError on EXEC, counted by a
+wrapping pipeline class, and put_order's commits refused for a changed read, by a wrapping
+store class) and finalise re-validations ("stale"). The median of --runs runs is
 reported; every run is in the JSON.
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import os
@@ -174,15 +176,46 @@ class CountingRedis(redis.asyncio.Redis):
 
 
 class CountingDrafts(DraftStore):
+    """Counts the finalises answered "stale", sent alone or beside the shop store's read."""
+
     def __init__(self, client: redis.asyncio.Redis, counters: Counters) -> None:
         super().__init__(client)
         self.counters = counters
 
-    async def apply_draft_command(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().apply_draft_command(*args, **kwargs)
-        if result.status == "stale":
-            self.counters.stale += 1
-        return result
+    def draft_command_call(self, *args: Any, **kwargs: Any) -> Any:
+        call = super().draft_command_call(*args, **kwargs)
+
+        def decode(raw: Any) -> Any:
+            result = call.decode(raw)
+            if result.status == "stale":
+                self.counters.stale += 1
+            return result
+
+        return dataclasses.replace(call, decode=decode)
+
+
+class CountingShops(ShopStore):
+    """put_order commits through a Redis Function that refuses a read gone stale (it answers
+    the new read): counted like a WatchError, and its commits like EXECs."""
+
+    def __init__(self, client: redis.asyncio.Redis, counters: Counters) -> None:
+        super().__init__(client)
+        self.counters = counters
+        self.attempts = 0
+
+    async def put_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.attempts = 0
+        return await super().put_order(*args, **kwargs)
+
+    async def _commit_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.counters.transactions += 1
+        self.attempts += 1
+        fresh = await super()._commit_order(*args, **kwargs)
+        if fresh is not None:
+            self.counters.watch_errors += 1
+        else:
+            self.counters.tries.append(self.attempts)
+        return fresh
 
 
 # -- a redis-server of the bench's own ---------------------------------------------------------
@@ -390,7 +423,7 @@ def make_processor(url: str, counters: Counters) -> Processor:
     client.counters = counters
     published = Published()
     processor = CommandProcessor(
-        CountingDrafts(client, counters), ShopStore(client), published, TOPICS
+        CountingDrafts(client, counters), CountingShops(client, counters), published, TOPICS
     )
     return Processor(client, processor, published)
 
@@ -645,8 +678,8 @@ def report(rows: Sequence[dict[str, Any]], results: dict[str, Any], console: Any
         caption=(
             "per command: trips = round trips to Redis, calls = commands Redis ran (those of Lua "
             "included), Redis/bench µs = CPU, drafts out = draft events published; retries = "
-            "WatchErrors of the shop store (+ finalise re-validations), most tries = EXECs of the "
-            "worst transaction (ShopStore gives up at 64)"
+            "WatchErrors and refused commits of the shop store (+ finalise re-validations), most "
+            "tries = EXECs or commits of the worst transaction (ShopStore gives up at 64)"
         ),
     )
     columns = (

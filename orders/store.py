@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -29,6 +29,7 @@ __all__ = [
     "Applied",
     "DraftCommandResult",
     "DraftStore",
+    "FunctionCall",
     "LivestreamInfo",
     "StoreBusy",
     "StoreError",
@@ -36,12 +37,15 @@ __all__ = [
     "WatermarkBehind",
     "encode_events",
     "encode_products",
+    "fcall_one",
+    "fcall_together",
     "livestream_prefix",
     "registry_key",
     "transient_reply",
 ]
 
 RepeatRule = Literal["ignore", "add"]
+T = TypeVar("T")
 
 DEFAULT_RETENTION_DAYS = Orders().retention_days
 _LUA = files("orders").joinpath("lua/orderbook.lua").read_text(encoding="utf-8")
@@ -96,6 +100,60 @@ def _refusal(exc: ResponseError) -> StoreError:
     if "run `chotdon migrate`" in message:
         return StoreOutdated(message)
     return StoreError(message)
+
+
+def _missing_function(exc: ResponseError) -> bool:
+    # Functions live in the server's data: a fresh server (no persistence) lacks them.
+    return "function not found" in str(exc).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall(Generic[T]):
+    """One FCALL of a chotdon library, ready to be sent alone or with others in one round trip
+    (`fcall_together`): the stores prepare it, whoever holds several sends them."""
+
+    function: str
+    key: str  # the one key named (its hash tag routes the call on a Cluster)
+    args: tuple[Any, ...]
+    decode: Callable[[Any], T]
+    load: Callable[[], Awaitable[None]]  # loads the function's library into the server
+
+
+async def fcall_together(redis: Redis, calls: Sequence[FunctionCall[Any]]) -> list[Any]:
+    """Send the calls in one pipeline (one round trip on one server; on a Cluster, one per
+    node, sent at once) and decode each reply. They run in order but not atomically together:
+    each is a call of its own. An error reply becomes StoreError (after the rest were sent);
+    a library the server lacks is loaded and its call sent again, alone."""
+    pipe = redis.pipeline(transaction=False)
+    for call in calls:
+        pipe.execute_command("FCALL", call.function, 1, call.key, *call.args)
+    replies = await pipe.execute(raise_on_error=False)
+    decoded = []
+    for call, reply in zip(calls, replies, strict=True):
+        if isinstance(reply, ResponseError):
+            if not _missing_function(reply):
+                raise _refusal(reply) from reply
+            await call.load()
+            try:
+                reply = await redis.fcall(call.function, 1, call.key, *call.args)
+            except ResponseError as exc:
+                raise _refusal(exc) from exc
+        decoded.append(call.decode(reply))
+    return decoded
+
+
+async def fcall_one(redis: Redis, call: FunctionCall[T]) -> T:
+    """One call on its own (`fcall_together` of one, without a pipeline)."""
+    try:
+        return call.decode(await redis.fcall(call.function, 1, call.key, *call.args))
+    except ResponseError as exc:
+        if not _missing_function(exc):
+            raise _refusal(exc) from exc
+    await call.load()
+    try:
+        return call.decode(await redis.fcall(call.function, 1, call.key, *call.args))
+    except ResponseError as exc:
+        raise _refusal(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +260,12 @@ class DraftStore:
         finally:
             await client.aclose()
 
+    @property
+    def redis(self) -> Redis:
+        """The client: calls of this store and of the shop store go together on it
+        (`fcall_together`), the shop's keys being on the same server or Cluster."""
+        return self._redis
+
     async def load_functions(self) -> None:
         await self._redis.function_load(_LUA, replace=True)
 
@@ -211,8 +275,7 @@ class DraftStore:
         try:
             return await call(name, 1, key, *args)
         except ResponseError as exc:
-            # Functions live in the server's data: a fresh server (no persistence) lacks them.
-            if "function not found" not in str(exc).lower():
+            if not _missing_function(exc):
                 raise _refusal(exc) from exc
         await self.load_functions()
         try:
@@ -291,12 +354,31 @@ class DraftStore:
         if shop_id is None:
             return None
         meta = f"{livestream_prefix(shop_id, livestream_id)}:meta"
-        is_open, version, config = await self._redis.hmget(meta, ["open", "ver", "config"])
-        if version is None:
-            return None
-        config_bytes = config if isinstance(config, bytes) else _text(config or "").encode()
-        return LivestreamInfo(shop_id, livestream_id, _text(is_open) == "1",
-                              int(_text(version)), config_bytes)  # fmt: skip
+        return _info(shop_id, livestream_id, await self._redis.hmget(meta, _INFO_FIELDS))
+
+    async def livestream_info_and_draft(
+        self, livestream_id: str, seq: int
+    ) -> tuple[LivestreamInfo | None, bytes | None]:
+        """`livestream_info` and `draft_raw` of one of its drafts in one round trip (the keys
+        of one livestream: one slot): a command checked against its draft reads both first."""
+        shop_id = await self._shop_of(livestream_id)
+        if shop_id is None:
+            return None, None
+        prefix = livestream_prefix(shop_id, livestream_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(f"{prefix}:meta", _INFO_FIELDS)
+        pipe.execute_command("FCALL_RO", "chotdon_view", 1, f"{prefix}:meta", str(seq))
+        row, view = await pipe.execute(raise_on_error=False)
+        if isinstance(row, Exception):
+            raise row
+        info = _info(shop_id, livestream_id, row)
+        if info is None:
+            return None, None
+        if isinstance(view, ResponseError):  # the library missing, say: the plain call handles it
+            return info, await self.draft_raw(shop_id, livestream_id, seq)
+        if isinstance(view, Exception):
+            raise view
+        return info, _view_bytes(view)
 
     async def apply_comments(
         self, shop_id: str, livestream_id: str, events: Sequence[CommentEvent]
@@ -346,28 +428,24 @@ class DraftStore:
         commands") has the op of each type; a malformed op raises InvalidCommand, nothing
         written.
         """
+        call = self.draft_command_call(shop_id, livestream_id, command_id, op)
+        return call.decode(await self._fcall(call.function, call.key, *call.args))
+
+    def draft_command_call(
+        self, shop_id: str, livestream_id: str, command_id: str, op: Json
+    ) -> FunctionCall[DraftCommandResult]:
+        """`apply_draft_command` as a call to send with others (`fcall_together`)."""
         validate_op(command_id, op)
         prefix = livestream_prefix(shop_id, livestream_id)
-        raw = await self._fcall(
-            "chotdon_command", f"{prefix}:meta", command_id, orjson.dumps(op)
-        )  # fmt: skip
-        status, reasons, draft, others, duplicate = raw
-        return DraftCommandResult(
-            status=_text(status),  # type: ignore[arg-type]
-            reasons=_reasons_of(reasons),
-            draft=None if not draft else _resolved(_raw_draft(draft)),
-            others=_drafts_of([_raw_draft(d) for d in others]),
-            duplicate=duplicate == 1,
-        )
+        return FunctionCall("chotdon_command", f"{prefix}:meta", (command_id, orjson.dumps(op)),
+                            _command_result, self.load_functions)  # fmt: skip
 
     async def draft_raw(self, shop_id: str, livestream_id: str, seq: int) -> bytes | None:
         """The draft's view exactly as the store compares it: what a finalise sends back as
         `expect` (its places counted now, in the same call that reads it)."""
         prefix = livestream_prefix(shop_id, livestream_id)
         raw = await self._fcall("chotdon_view", f"{prefix}:meta", str(seq), read_only=True)
-        if not raw:
-            return None
-        return raw if isinstance(raw, bytes) else _text(raw).encode()
+        return _view_bytes(raw)
 
     async def drafts(self, shop_id: str, livestream_id: str) -> list[Json]:
         """Every draft of the livestream by seq, its waitlist places counted now: one read
@@ -495,6 +573,35 @@ class DraftStore:
             raise StoreError(f"livestream not registered: {meta}")
         marks = [int(v) for k, v in fields.items() if k.startswith("wm.")]
         return max(marks, default=-1), int(fields["seq"])
+
+
+_INFO_FIELDS = ["open", "ver", "config"]
+
+
+def _info(shop_id: str, livestream_id: str, row: Sequence[Any]) -> LivestreamInfo | None:
+    is_open, version, config = row
+    if version is None:
+        return None
+    config_bytes = config if isinstance(config, bytes) else _text(config or "").encode()
+    return LivestreamInfo(shop_id, livestream_id, _text(is_open) == "1",
+                          int(_text(version)), config_bytes)  # fmt: skip
+
+
+def _view_bytes(raw: Any) -> bytes | None:
+    if not raw:
+        return None
+    return raw if isinstance(raw, bytes) else _text(raw).encode()
+
+
+def _command_result(raw: Any) -> DraftCommandResult:
+    status, reasons, draft, others, duplicate = raw
+    return DraftCommandResult(
+        status=_text(status),  # type: ignore[arg-type]
+        reasons=_reasons_of(reasons),
+        draft=None if not draft else _resolved(_raw_draft(draft)),
+        others=_drafts_of([_raw_draft(d) for d in others]),
+        duplicate=duplicate == 1,
+    )
 
 
 def _raw_draft(raw: Any) -> RawDraft:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -54,8 +54,8 @@ from orders.decide import (
 )
 from orders.reasons import reason
 from orders.shop.order import created_event, livestream_of_order
-from orders.shop.store import ShopResult, ShopStore
-from orders.store import DraftStore, StoreError
+from orders.shop.store import ShopResult, ShopStore, Snapshot
+from orders.store import DraftStore, FunctionCall, StoreError, fcall_together
 from stream import metrics
 from stream.messages import DeadLetterReason, describe_error, draft_event_json
 from stream.outbound import send_message
@@ -65,6 +65,9 @@ log = logging.getLogger("chotdon.commands")
 Json = dict[str, Any]
 Outgoing = list[tuple[str, bytes | None, bytes]]
 Publish = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+
+T = TypeVar("T")
+_ORDERING = frozenset({"open", "finalised"})  # the statuses of a draft a finalise makes an order of
 
 COMMANDS: TypeAdapter[Command] = TypeAdapter(Command)
 
@@ -130,7 +133,12 @@ class CommandProcessor:
 
     async def _live_command(self, command: Any, outgoing: Outgoing) -> Outcome:
         livestream_id: str = command.livestream_id
-        info = await self.drafts.livestream_info(livestream_id)
+        checked = isinstance(command, Finalise) or command.expect_version is not None
+        raw: bytes | None = None
+        if checked:  # checked against the draft: read with the livestream, in one round trip
+            info, raw = await self.drafts.livestream_info_and_draft(livestream_id, command.seq or 0)
+        else:
+            info = await self.drafts.livestream_info(livestream_id)
         if info is None:
             return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
         shop = shop_config_from_json(info.shop_config_json)
@@ -139,24 +147,45 @@ class CommandProcessor:
         if problems or op_problems:
             return _refused(command, problems + op_problems)
         if isinstance(command, Finalise):
-            return await self._finalise(command, shop, info.shop_id, outgoing)
-        if command.expect_version is None:
+            return await self._finalise(command, shop, info.shop_id, raw, outgoing)
+        if not checked:
             result = await self.drafts.apply_draft_command(
                 info.shop_id, livestream_id, command.command_id, op
             )
             return self._draft_outcome(command, info.shop_id, result, outgoing)
-        return await self._checked_against_draft(
-            command, info.shop_id, lambda raw: versioned_op(command, op, raw), outgoing
+        outcome, _ = await self._checked_against_draft(
+            command, info.shop_id, raw, lambda raw: versioned_op(command, op, raw), outgoing
         )
+        return outcome
 
     async def _finalise(
-        self, command: Finalise, shop: ShopConfig, shop_id: str, outgoing: Outgoing
+        self,
+        command: Finalise,
+        shop: ShopConfig,
+        shop_id: str,
+        raw: bytes | None,
+        outgoing: Outgoing,
     ) -> Outcome:
-        outcome = await self._checked_against_draft(
-            command, shop_id, lambda raw: finalise_step(command, raw), outgoing
+        """Three round trips: the livestream and the draft; the finalise with, beside it, the
+        shop store's read for the order it makes; the order put (orders/shop/store)."""
+        creating = creates_order(command)
+
+        def order_read(step: FinaliseStep) -> FunctionCall[Snapshot | None] | None:
+            # A draft neither open (checked complete) nor finalised (a redelivery) is refused
+            # by the store: no order to read for.
+            if not creating or step.op is None or step.draft["status"] not in _ORDERING:
+                return None
+            # the order as it will be once the store finalised the draft read (if it did not,
+            # put_order's read is checked like any other, and read again)
+            expected = {**step.draft, "action": command.action, "order_id": step.op["order_id"]}
+            order = finalised_order(command, shop, expected)
+            return self.shops.order_read_call(order, command.command_id, shop.workflow)
+
+        outcome, snapshot = await self._checked_against_draft(
+            command, shop_id, raw, lambda raw: finalise_step(command, raw), outgoing, order_read
         )
-        if outcome.status == "applied" and outcome.draft is not None and creates_order(command):
-            order = await self._put_order(command, shop, outcome.draft, outgoing)
+        if outcome.status == "applied" and outcome.draft is not None and creating:
+            order = await self._put_order(command, shop, outcome.draft, outgoing, snapshot)
             outcome.orders.append(order)
         return outcome
 
@@ -164,34 +193,54 @@ class CommandProcessor:
         self,
         command: Any,
         shop_id: str,
+        raw: bytes | None,
         step_of: Callable[[bytes], FinaliseStep],
         outgoing: Outgoing,
-    ) -> Outcome:
-        """Read the draft, decide on what was read, and have the store apply the op only if
-        the draft is still exactly that (else read and decide again)."""
+        alongside: Callable[[FinaliseStep], FunctionCall[T] | None] | None = None,
+    ) -> tuple[Outcome, T | None]:
+        """Decide on the draft read (`raw`, or read now), and have the store apply the op only
+        if the draft is still exactly that (else read and decide again). `alongside`: a call
+        sent in the same round trip as the op's, its answer returned with the outcome."""
         livestream_id, seq = command.livestream_id or "", command.seq or 0
         for _ in range(STALE_RETRIES):
-            raw = await self.drafts.draft_raw(shop_id, livestream_id, seq)
             if raw is None:
-                return _refused(command, [reason("draft_not_found", seq=seq)])
+                raw = await self.drafts.draft_raw(shop_id, livestream_id, seq)
+            if raw is None:
+                return _refused(command, [reason("draft_not_found", seq=seq)]), None
             step = step_of(raw)
             if step.op is None:
-                return _refused(command, step.refused, step.draft)
-            result = await self.drafts.apply_draft_command(
-                shop_id, livestream_id, command.command_id, step.op
-            )
+                return _refused(command, step.refused, step.draft), None
+            extra = alongside(step) if alongside is not None else None
+            answer = None
+            if extra is None:
+                result = await self.drafts.apply_draft_command(
+                    shop_id, livestream_id, command.command_id, step.op
+                )
+            else:
+                call = self.drafts.draft_command_call(
+                    shop_id, livestream_id, command.command_id, step.op
+                )
+                result, answer = await fcall_together(self.drafts.redis, [call, extra])
             if result.status != "stale":
-                return self._draft_outcome(command, shop_id, result, outgoing)
+                return self._draft_outcome(command, shop_id, result, outgoing), answer
+            raw = None
         raise RuntimeError(f"draft {livestream_id} #{seq} kept changing under command")
 
     async def _put_order(
-        self, command: Finalise, shop: ShopConfig, draft: Json, outgoing: Outgoing
+        self,
+        command: Finalise,
+        shop: ShopConfig,
+        draft: Json,
+        outgoing: Outgoing,
+        snapshot: Snapshot | None = None,
     ) -> Json:
         """The draft is finalised in its livestream's keys; the order goes to the shop's. A crash
         in between is healed by redelivery: the draft answers the same stored outcome and the
         order, keyed by its deterministic id, is put once."""
         order = finalised_order(command, shop, draft)
-        stored, _created = await self.shops.put_order(order, command.command_id, shop.workflow)
+        stored, _created = await self.shops.put_order(
+            order, command.command_id, shop.workflow, snapshot
+        )
         # Keyed by order id: one order's messages stay in one partition, in order.
         key = stored["order_id"].encode()
         outgoing.append((self.topics.orders, key, orjson.dumps(stored)))

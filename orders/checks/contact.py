@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
@@ -24,6 +25,9 @@ _PHONE_CHARS_RE = re.compile(r"^\(?\+?[0-9 .\-()]+$")
 _MOBILE = phonenumbers.PhoneNumberType.MOBILE
 
 
+# Pure and costly (libphonenumber parses with regexes), and a finalise asks three times for the
+# same number: its check, the order it expects (stream/staff.py), the order.
+@lru_cache(maxsize=4096)
 def normalise_phone(text: str) -> str | None:
     """A Vietnamese mobile number in the ten-digit `0…` form, or None when `text` is not one.
 

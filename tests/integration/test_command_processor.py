@@ -232,3 +232,159 @@ async def test_a_chat_draft_checks_its_version_inside_the_transaction(rig: Rig) 
                             expect_version=seen, **chat)  # fmt: skip
     assert [r["code"] for r in second["reasons"]] == ["draft_changed"]
     assert [line["name"] for line in second["draft"]["lines"]] == ["Quà"]
+
+
+class CountingConnection(redis.asyncio.Connection):
+    """Counts what is sent to Redis: one write per command, pipeline or transaction, i.e. one
+    round trip each (as benchmarks/command_bench.py counts them)."""
+
+    sent = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def test_a_finalise_takes_three_round_trips_and_a_redelivery_two(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """The livestream with the draft; the finalise with the shop's read beside it; the order's
+    commit. A redelivered finalise finds its order in that read and writes nothing more."""
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
+    kwargs = dict(redis_client.connection_pool.connection_kwargs)
+    pool = redis.asyncio.ConnectionPool(connection_class=CountingConnection, **kwargs)
+    client = redis.asyncio.Redis(connection_pool=pool)
+    counted = Rig(CommandProcessor(DraftStore(client), ShopStore(client), rig.published, TOPICS),
+                  rig.drafts, rig.shops, rig.published, rig.shop_id, rig.livestream)  # fmt: skip
+    try:
+        # once per process: the livestream's shop (then cached) and the shop's library
+        first = await counted.send(type="finalise", action="create", **rig.draft(1))
+        assert first["status"] == "applied"
+        before = CountingConnection.sent
+        second = await counted.send(type="finalise", action="create", command_id="fin-2",
+                                    **rig.draft(2))  # fmt: skip
+        assert CountingConnection.sent - before == 3
+        assert second["status"] == "applied" and second["orders"][0]["customer"]["customer_id"]
+        before = CountingConnection.sent
+        again = await counted.send(type="finalise", action="create", command_id="fin-2",
+                                   **rig.draft(2))  # fmt: skip
+        assert CountingConnection.sent - before == 2
+        assert again["orders"] == second["orders"]
+    finally:
+        await client.aclose()
+    orders = await rig.shops.orders(rig.shop_id)
+    assert [o["order_id"] for o in orders] == [f"{rig.livestream}-1", f"{rig.livestream}-2"]
+    assert orders[1] == second["orders"][0]
+
+
+async def test_finalise_on_a_redis_cluster(cluster_client: redis.asyncio.Redis) -> None:
+    """The finalise and the shop's read go in one pipeline though their keys are in two hash
+    tags (two slots): on a Cluster each goes to its node; a master that lost its functions
+    gets them again."""
+    from redis.asyncio.cluster import RedisCluster
+
+    shop = load_shop(DEMO_SHOP)
+    livestream = f"cmd-{uuid.uuid4().hex[:8]}"
+    drafts, shops = DraftStore(cluster_client), ShopStore(cluster_client)
+    assert await shops.apply_config(shop) == []
+    await drafts.register_shop(shop, livestream)
+    grammar = compile_grammar(shop)
+    events = []
+    for offset, (user, text) in enumerate([("u1", "chốt A12 size M đỏ 2 cái 0912345678"),
+                                           ("u2", "chốt K2 1 cái 0987654321")]):  # fmt: skip
+        parsed = grammar.parse(text, f"c{offset}")
+        events.append(CommentEvent(
+            comment_id=f"c{offset}", offset=offset, platform="facebook", user_id=user,
+            user_name=user, created_at=AT, intent=parsed.intent, phone=parsed.phone,
+            items=tuple(parsed.items), partition=0))  # fmt: skip
+    await drafts.apply_batch(shop.shop.id, livestream, events)
+    published = Published()
+    rig = Rig(CommandProcessor(drafts, shops, published, TOPICS), drafts, shops, published,
+              shop.shop.id, livestream)  # fmt: skip
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
+    for _ in range(2):  # the second: a redelivery
+        outcome = await rig.send(type="finalise", action="create", command_id="fin-1",
+                                 **rig.draft(1))  # fmt: skip
+        assert outcome["status"] == "applied", outcome
+    (order,) = await shops.orders(shop.shop.id)
+    assert order["order_id"] == f"{livestream}-1" and order["customer"]["customer_id"] == "C-1"
+    assert (await shops.customer(shop.shop.id, "C-1"))["orders"] == [order["order_id"]]  # type: ignore[index]
+    await cluster_client.execute_command("FUNCTION FLUSH", target_nodes=RedisCluster.PRIMARIES)
+    lists = await cluster_client.execute_command(
+        "FUNCTION LIST", target_nodes=RedisCluster.PRIMARIES
+    )
+    assert len(lists) == 3 and not any(lists.values())  # three masters, none with a library
+    second = await rig.send(type="finalise", action="create", **rig.draft(2))
+    assert second["status"] == "applied", second
+    assert second["orders"][0]["customer"]["customer_id"] == "C-2"
+    assert {o["order_id"] for o in published.on(TOPICS.orders)} == {
+        order["order_id"], f"{livestream}-2"}  # fmt: skip
+
+
+async def test_a_cancelled_draft_is_not_finalised_into_an_order(rig: Rig) -> None:
+    """Its contact incomplete: nothing is read for an order that cannot be."""
+    cancelled = await rig.send(type="finalise", action="cancel", **rig.draft(3))
+    assert cancelled["status"] == "applied" and cancelled["draft"]["status"] == "cancelled"
+    refused = await rig.send(type="finalise", action="create", **rig.draft(3))
+    assert refused["status"] == "refused"
+    assert [r["code"] for r in refused["reasons"]] == ["draft_not_open"]
+    assert await rig.shops.orders(rig.shop_id) == []
+
+
+async def test_a_finalise_after_redis_lost_its_functions_loads_them_again(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """A server restarted without its data lacks both libraries: each call of the pipeline that
+    finds its function missing loads its library and is sent again."""
+    for seq in (1, 2):
+        await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(seq))
+    assert (await rig.send(type="finalise", action="create", **rig.draft(1)))["status"] == "applied"
+    await redis_client.function_flush()
+    outcome = await rig.send(type="finalise", action="create", **rig.draft(2))
+    assert outcome["status"] == "applied", outcome
+    assert len(await rig.shops.orders(rig.shop_id)) == 2
+    listed = [dict(zip(e[::2], e[1::2], strict=True)) for e in await redis_client.function_list()]
+    libraries = {entry[b"library_name"] for entry in listed}
+    assert libraries == {b"chotdon", b"chotdon_shop"}
+
+
+class InterruptedDrafts(DraftStore):
+    """Another staff member changes the draft between this processor's read and its finalise."""
+
+    changes = 0
+    reads_again = 0
+
+    async def draft_raw(self, *args: Any) -> bytes | None:
+        self.reads_again += 1
+        return await super().draft_raw(*args)
+
+    async def livestream_info_and_draft(self, livestream_id: str, seq: int) -> Any:
+        read = await super().livestream_info_and_draft(livestream_id, seq)
+        info = read[0]
+        self.changes += 1
+        op = {"type": "set_customer", "seq": seq, "at": AT, "staff": "minh",
+              "contact": {"note": f"gọi trước khi giao ({self.changes})"}}  # fmt: skip
+        await self.apply_draft_command(info.shop_id, livestream_id, f"note-{self.changes}", op)
+        return read
+
+
+async def test_a_draft_changed_under_the_finalise_is_read_again_and_finalised_once(
+    rig: Rig, redis_client: redis.asyncio.Redis
+) -> None:
+    """The finalise answers stale (the order's read beside it wasted), the draft is read and
+    checked again, and the order has what the draft had when it was finalised."""
+    await rig.send(type="set_customer", address="1 Lê Lợi", province="HCM", **rig.draft(1))
+    drafts = InterruptedDrafts(redis_client)
+    interrupted = Rig(CommandProcessor(drafts, rig.shops, rig.published, TOPICS), drafts,
+                      rig.shops, rig.published, rig.shop_id, rig.livestream)  # fmt: skip
+    outcome = await interrupted.send(type="finalise", action="create", command_id="fin-1",
+                                     **rig.draft(1))  # fmt: skip
+    assert outcome["status"] == "applied", outcome
+    assert drafts.reads_again == 1  # answered stale once
+    (order,) = await rig.shops.orders(rig.shop_id)
+    assert order["customer"]["note"] == "gọi trước khi giao (1)"
+    assert outcome["orders"] == [order] and outcome["draft"]["order_id"] == order["order_id"]
+    customer = await rig.shops.customer(rig.shop_id, order["customer"]["customer_id"])
+    assert customer is not None and customer["orders"] == [order["order_id"]]

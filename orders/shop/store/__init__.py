@@ -24,14 +24,21 @@ Every key of a shop carries the hash tag `{<shop>}` (one Cluster slot per shop);
 
 Every change is one optimistic transaction: read (each key WATCHed just before it is first
 read), decide with the pure rules of orders/shop/order.py, workflow.py, customers.py and
-chat.py, then MULTI/EXEC the writes; retried on WatchError. Records are a key each
-(`ShopKeys.collections`), so a transaction conflicts only with changes to the records it read:
-two finalises or status moves of different orders and customers never retry
+chat.py, then MULTI/EXEC the writes; retried on WatchError. Putting a finished order (the
+finalise's second half) is the same decision on a read made by the Redis Function
+`chotdon_put_order` (orders/lua/shop.lua), which then commits the writes only if the same read
+still sees the same (by value: a SHA1 of every key and value), else answers the new read: two
+round trips instead of one per record read, and the command processor sends the first beside
+the draft's finalise. Anything that read did not foresee takes the WATCH transaction.
+Records are a key each (`ShopKeys.collections`), so a transaction conflicts only with
+changes to the records it read: two finalises or status moves of different orders and
+customers never retry
 (benchmarks/command_bench.py measures it). Keys a transaction only writes (the status index,
 the flags, read by the comment path with one HMGET per batch, the message log) never make
-another retry; customer numbers come from HINCRBY outside the transaction (a retried one may
-leave a number unused); `S:rr` and `S:counters`' merge number
-are read by the commands that take a turn or a number, which serialise on them.
+another retry; customer numbers come from HINCRBY outside the transaction, or in
+`chotdon_put_order`'s read (a retried or refused one may leave a number unused); `S:rr` and
+`S:counters`' merge number are read by the commands that take a turn or a number, which
+serialise on them.
 A command's outcome is stored under its command id (its own key) in the same transaction, for
 30 days: a command delivered twice acts once and answers the stored outcome again
 (`duplicate=True`). Refusals are stored too; a refused command changes nothing else.
@@ -50,6 +57,7 @@ from orders.shop.store.transaction import (
     OUTCOME_TTL,
     SHOPS_KEY,
     ShopResult,
+    Snapshot,
     flags_key,
     shop_prefix,
 )
@@ -65,6 +73,7 @@ __all__ = [
     "SHOPS_KEY",
     "ShopResult",
     "ShopStore",
+    "Snapshot",
     "flags_key",
     "shop_prefix",
 ]

@@ -3,7 +3,8 @@ and tags, and reading them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -17,6 +18,7 @@ from orders.commands import (
 )
 from orders.model import Json
 from orders.reasons import reason
+from orders.shop.customers import lookup_fields
 from orders.shop.order import (
     assign_order,
     created_event,
@@ -26,9 +28,13 @@ from orders.shop.order import (
     tag_order,
 )
 from orders.shop.store.transaction import (
+    MAX_ATTEMPTS,
     OUTCOME_TTL,
+    NotPrefetched,
+    PrefetchedTx,
     ShopKeys,
     ShopResult,
+    Snapshot,
     StoreBase,
     Tx,
     as_text,
@@ -39,12 +45,39 @@ from orders.shop.store.transaction import (
     text_map,
 )
 from orders.shop.workflow import move, transition_problems
-from orders.store import registry_key
+from orders.store import FunctionCall, StoreContended, fcall_one, registry_key
+
+
+def _held(customer_id: str | None) -> Callable[[], Awaitable[str]]:
+    """The customer number a snapshot took for a new customer (none taken: not foreseen)."""
+
+    async def number() -> str:
+        if customer_id is None:
+            raise NotPrefetched("a new customer's number")
+        return customer_id
+
+    return number
+
+
+def _snapshot_of(reply: Any) -> Snapshot | None:
+    """chotdon_put_order's answer: None when it committed, else what it read."""
+    if as_text(reply[0]) == "done":
+        return None
+    _, digest, held, keys, values = reply
+    return Snapshot(
+        {as_text(key): value for key, value in zip(keys, values, strict=True)},
+        as_text(digest),
+        as_text(held) or None,
+    )
 
 
 class OrderCommands(StoreBase):
     async def put_order(
-        self, order: Json, command_id: str, workflow: Workflow | None = None
+        self,
+        order: Json,
+        command_id: str,
+        workflow: Workflow | None = None,
+        snapshot: Snapshot | None = None,
     ) -> tuple[Json, bool]:
         """Store a finished order (from a finalised draft): (the stored order, created).
 
@@ -54,22 +87,121 @@ class OrderCommands(StoreBase):
         ({"orders": [order], "events": [created]}) is recorded under `command_id` unless that
         command has one. `workflow` (which statuses count as returned) defaults to the stored
         configuration's.
+
+        Two round trips (one with `snapshot`, the read of `order_read_call` made alongside
+        another call): the Redis Function of orders/lua/shop.lua reads what the decision reads,
+        the same Python rules decide on it, and the function commits the writes only if that
+        read is unchanged, else answers the new read (decided again). A decision that reads
+        beyond the snapshot (a layout to check, a record the function does not follow) takes
+        the WATCH transaction instead, as every other shop command.
         """
-        shop_id = order["shop_id"]
+        keys = ShopKeys.of(order["shop_id"])
+        if not self.functions_loaded:
+            await self.load_functions()
+        given = snapshot is not None
+        read = snapshot or await self._read_for(order, command_id, workflow)
+        for _ in range(MAX_ATTEMPTS):
+            assert read is not None, "a read without a digest answers what it read"
+            tx = PrefetchedTx(read, keys)
+            try:
+                put = await self._put_order_in(tx, keys, order, command_id, workflow,
+                                               _held(read.held_customer_id))  # fmt: skip
+            except NotPrefetched:
+                if not given:
+                    break
+                # read beside the draft's finalise, for the order expected then: read again
+                given, read = False, await self._read_for(order, command_id, workflow)
+                continue
+            if not tx.writes:
+                return put
+            read = await self._commit_order(order, command_id, workflow, read, tx.writes)
+            if read is None:
+                return put
+        else:
+            raise StoreContended(
+                f"shop {order['shop_id']!r}: {MAX_ATTEMPTS} attempts to put order "
+                f"{order['order_id']!r} lost to concurrent changes"
+            )
 
         async def body(tx: Tx, keys: ShopKeys) -> tuple[Json, bool]:
-            existing: Json | None = await tx.get_json(keys.orders, order["order_id"])
-            if existing is not None:
-                return existing, False
-            stored = await self._put(tx, keys, order, workflow or await self._workflow(tx, keys))
-            if await tx.get_value(keys.outcome(command_id)) is None:
-                result = ShopResult("applied", orders=[stored],
-                                    events=[created_event(stored, command_id)])  # fmt: skip
-                tx.set_value(keys.outcome(command_id), orjson.dumps(result.to_json()),
-                             OUTCOME_TTL)  # fmt: skip
-            return stored, True
+            return await self._put_order_in(tx, keys, order, command_id, workflow)
 
-        return await self._transact(shop_id, body)
+        return await self._transact(order["shop_id"], body)
+
+    def order_read_call(
+        self, order: Json, command_id: str, workflow: Workflow | None = None
+    ) -> FunctionCall[Snapshot | None] | None:
+        """The read `put_order(order, command_id, workflow)` decides on, as a call to send with
+        another (`fcall_together`); its answer is put_order's `snapshot`. Made before the
+        order is final (its draft not finalised yet), it is checked like any read: a changed
+        order reads again. None before this store has loaded its library (put_order does)."""
+        if not self.functions_loaded:
+            return None
+        return self._put_order_call(order, command_id, workflow, None, [])
+
+    async def _read_for(
+        self, order: Json, command_id: str, workflow: Workflow | None
+    ) -> Snapshot | None:
+        call = self._put_order_call(order, command_id, workflow, None, [])
+        return await fcall_one(self._redis, call)
+
+    async def _commit_order(
+        self,
+        order: Json,
+        command_id: str,
+        workflow: Workflow | None,
+        read: Snapshot,
+        writes: Sequence[tuple[Any, ...]],
+    ) -> Snapshot | None:
+        """The writes, if what `read` saw is still so (None); else the read as it is now."""
+        return await fcall_one(
+            self._redis, self._put_order_call(order, command_id, workflow, read, writes)
+        )
+
+    def _put_order_call(
+        self,
+        order: Json,
+        command_id: str,
+        workflow: Workflow | None,
+        read: Snapshot | None,
+        writes: Sequence[tuple[Any, ...]],
+    ) -> FunctionCall[Snapshot | None]:
+        person = order["customer"]
+        args: list[Any] = [
+            order["order_id"],
+            command_id,
+            orjson.dumps(lookup_fields(person)),
+            person.get("customer_id") or "",
+            "1" if workflow is None else "0",
+            (read and read.held_customer_id) or "",
+            read.digest if read is not None else "",
+        ]
+        for write in writes:
+            args += [len(write), *write]
+        layout = ShopKeys.of(order["shop_id"]).layout
+        return FunctionCall("chotdon_put_order", layout, tuple(args), _snapshot_of,
+                            self.load_functions)  # fmt: skip
+
+    async def _put_order_in(
+        self,
+        tx: Tx,
+        keys: ShopKeys,
+        order: Json,
+        command_id: str,
+        workflow: Workflow | None,
+        new_customer_id: Callable[[], Awaitable[str]] | None = None,
+    ) -> tuple[Json, bool]:
+        existing: Json | None = await tx.get_json(keys.orders, order["order_id"])
+        if existing is not None:
+            return existing, False
+        stored = await self._put(tx, keys, order, workflow or await self._workflow(tx, keys),
+                                 new_customer_id)  # fmt: skip
+        if await tx.get_value(keys.outcome(command_id)) is None:
+            result = ShopResult("applied", orders=[stored],
+                                events=[created_event(stored, command_id)])  # fmt: skip
+            tx.set_value(keys.outcome(command_id), orjson.dumps(result.to_json()),
+                         OUTCOME_TTL)  # fmt: skip
+        return stored, True
 
     async def shop_of_livestream(self, livestream_id: str) -> str | None:
         """The shop a livestream belongs to (`chotdon live start` records it); None: unknown."""

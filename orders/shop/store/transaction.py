@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any, Literal, Self, TypeVar
 
 import orjson
@@ -52,6 +53,7 @@ CHANNELS = frozenset({"private_reply", "message"})
 MESSAGES_KEPT = 10_000  # S:messages keeps the latest this many
 AUTODRAFT_TTL_DAYS = 30
 AUTODRAFT_TTL_SECONDS = AUTODRAFT_TTL_DAYS * 24 * 3600
+_SHOP_LUA = files("orders").joinpath("lua/shop.lua").read_text(encoding="utf-8")
 # remember_draft: the previous snapshot out, the new one in, in one step
 _REMEMBER = """
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
@@ -185,6 +187,10 @@ def as_text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+class NotPrefetched(LookupError):
+    """A decision read a key its snapshot does not hold (PrefetchedTx)."""
+
+
 class Tx:
     """One attempt of a transaction: reads run at once (each key is WATCHed before it is first
     read, and only then: a transaction conflicts only with changes to what it read), writes are
@@ -192,7 +198,7 @@ class Tx:
     collection (ShopKeys.collections) is a key of its own: `get(keys.orders, id)` reads and
     watches that order only."""
 
-    def __init__(self, pipe: Pipeline, watched: Sequence[str], keys: ShopKeys) -> None:
+    def __init__(self, pipe: Pipeline | None, watched: Sequence[str], keys: ShopKeys) -> None:
         self._pipe = pipe
         self._staged: dict[tuple[str, str], bytes | None] = {}
         self._watched: set[str] = set(watched)
@@ -207,6 +213,7 @@ class Tx:
     async def _watch_and_read(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """WATCH the keys not watched yet, then read: one round trip on the pipeline's
         connection (already watching, so it is held for this transaction)."""
+        assert self._pipe is not None, "a transaction reads on its pipeline"
         fresh = [k for k in dict.fromkeys(keys) if k not in self._watched]
         # A cluster pipeline has no one connection to pack both on (redis-py routes by slot):
         # there, WATCH and the read go as two steps, as on a pipeline not watching yet.
@@ -288,6 +295,39 @@ class Tx:
         return number
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one read of a Redis Function saw (key -> value, None: absent) and its digest: the
+    function commits writes only while the same read still sees the same (orders/lua/shop.lua)."""
+
+    values: Mapping[str, bytes | None]
+    digest: str
+    held_customer_id: str | None = None  # a customer number taken for this decision, unused yet
+
+
+class PrefetchedTx(Tx):
+    """A transaction attempt whose reads are answered from a snapshot: writes are staged as in
+    `Tx` and committed by whoever made the snapshot; a read of a key the snapshot lacks (or of
+    anything but a string key) raises NotPrefetched, and the caller takes the WATCH path."""
+
+    def __init__(self, snapshot: Snapshot, keys: ShopKeys) -> None:
+        super().__init__(None, (), keys)
+        self._values = snapshot.values
+
+    async def _watch_and_read(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        command = args[0]
+        if command == "GET":
+            return self._value(args[1])
+        if command == "MGET":
+            return [self._value(key) for key in args[1:]]
+        raise NotPrefetched(f"{command} is not a read a snapshot answers")
+
+    def _value(self, key: str) -> bytes | None:
+        if key not in self._values:
+            raise NotPrefetched(key)
+        return self._values[key]
+
+
 def _standing_status(raw: bytes | None) -> str | None:
     """An order's status, None for an order merged into another (a closed record)."""
     order = load_json(raw)
@@ -319,6 +359,7 @@ class StoreBase:
         self._redis = redis
         self._remember = redis.register_script(_REMEMBER)
         self._current: set[str] = set()  # shops whose layout this store has checked
+        self.functions_loaded = False  # this process's orders/lua/shop.lua is in the server
 
     @classmethod
     @asynccontextmanager
@@ -329,6 +370,13 @@ class StoreBase:
             yield cls(client)
         finally:
             await client.aclose()
+
+    async def load_functions(self) -> None:
+        """The shop's Redis Function library (orders/lua/shop.lua). Loaded (replacing the
+        one there) before this store's first call of it, so that a library an older chotdon
+        loaded does not answer this one, and again when a call finds the server without it."""
+        await self._redis.function_load(_SHOP_LUA, replace=True)
+        self.functions_loaded = True
 
     async def _transact(self, shop_id: str, body: Callable[[Tx, ShopKeys], Awaitable[T]]) -> T:
         """Run `body` under WATCH of every key of the shop; commit its writes atomically;
@@ -460,8 +508,16 @@ class StoreBase:
         owners = await tx.mget(keys.cidx, names)
         return {n: None if o is None else as_text(o) for n, o in zip(names, owners, strict=True)}
 
-    async def _put(self, tx: Tx, keys: ShopKeys, order: Json, workflow: Workflow) -> Json:
-        """Store a new order, linked to its customer (found or created)."""
+    async def _put(
+        self,
+        tx: Tx,
+        keys: ShopKeys,
+        order: Json,
+        workflow: Workflow,
+        new_customer_id: Callable[[], Awaitable[str]] | None = None,
+    ) -> Json:
+        """Store a new order, linked to its customer (found or created: its number from
+        `new_customer_id`, by default the counter's next)."""
         person = order["customer"]
         index = await self._index(tx, keys, lookup_fields(person))
         candidates: dict[str, Json] = {}
@@ -473,7 +529,7 @@ class StoreBase:
         at = order["updated_at"]
         linked = link_order(order, index=index, customers=candidates, new_id="C-0", at=at)
         if linked.created:
-            new_id = await self._new_customer_id(keys)
+            new_id = await (new_customer_id or (lambda: self._new_customer_id(keys)))()
             linked = link_order(order, index=index, customers=candidates, new_id=new_id, at=at)
         stored = linked.order
         cid = linked.customer["customer_id"]
