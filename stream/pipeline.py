@@ -38,6 +38,7 @@ from stream.messages import (
     describe_error,
     draft_event_json,
 )
+from stream.reading import RememberingGrammar
 
 log = logging.getLogger("chotdon.pipeline")
 T = TypeVar("T")
@@ -207,7 +208,7 @@ class CommentPipeline:
         self.backoff = backoff or Backoff()
         self.flags = flags
         self.known = known
-        self._grammars: dict[str, tuple[int, Grammar]] = {}
+        self._grammars: dict[str, tuple[int, RememberingGrammar]] = {}
 
     async def handle(self, records: Sequence[Record]) -> None:
         await self.commit(await self.prepare(records))
@@ -269,7 +270,7 @@ class CommentPipeline:
 
     async def _grammar(
         self, livestream_id: str
-    ) -> tuple[LivestreamInfo | None, Grammar | None] | ConfigError:
+    ) -> tuple[LivestreamInfo | None, RememberingGrammar | None] | ConfigError:
         info = await self.backoff.call(
             f"reading livestream {livestream_id}",
             lambda: self.store.livestream_info(livestream_id),
@@ -285,7 +286,7 @@ class CommentPipeline:
             )
         except ConfigError as exc:
             return exc
-        grammar = compile_grammar(shop)
+        grammar = RememberingGrammar(compile_grammar(shop))
         self._grammars[livestream_id] = (info.config_version, grammar)
         return info, grammar
 
@@ -293,7 +294,7 @@ class CommentPipeline:
         self,
         livestream_id: str,
         entries: list[tuple[Record, Comment]],
-        found: tuple[LivestreamInfo | None, Grammar | None] | ConfigError,
+        found: tuple[LivestreamInfo | None, RememberingGrammar | None] | ConfigError,
         outgoing: list[tuple[str, bytes | None, bytes]],
     ) -> Group | None:
         if isinstance(found, ConfigError):
@@ -335,7 +336,7 @@ class CommentPipeline:
         self,
         record: Record,
         comment: Comment,
-        grammar: Grammar,
+        grammar: Grammar | RememberingGrammar,
         outgoing: list[tuple[str, bytes | None, bytes]],
         intents: Counter[str],
         statuses: Counter[str],
@@ -441,7 +442,7 @@ def dead_letter(
     return topic, record.key, letter.to_json()
 
 
-def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
+def _event(record: Record, comment: Comment, grammar: Grammar | RememberingGrammar) -> CommentEvent:
     return comment_event(comment, grammar.parse(comment.text, comment.id), record.offset,
                          record.partition)  # fmt: skip
 
