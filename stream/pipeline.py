@@ -91,6 +91,8 @@ class CommentStore(Protocol):
         livestream_id: str,
         events: Sequence[CommentEvent],
         expected: Mapping[int, int] | None = None,
+        *,
+        checked: bool = False,
     ) -> Applied: ...
 
 
@@ -375,7 +377,8 @@ class CommentPipeline:
         started = time.perf_counter()
         applied = await self.backoff.call(
             f"applying {len(events)} comments of livestream {livestream_id}",
-            lambda: self.store.apply_batch(shop_id, livestream_id, events, expected),
+            # every event passed event_problem in _parsed: the store need not check it again
+            lambda: self.store.apply_batch(shop_id, livestream_id, events, expected, checked=True),
         )
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
         if known is not None:
