@@ -32,7 +32,7 @@ class Tuning:
     """The knobs that mattered for throughput (benchmarks/README.md says how much)."""
 
     batch_size: int = 2000  # records per batch at most; one FCALL per livestream per batch
-    batch_within: float = 0.01  # seconds to wait for a batch to fill before taking it
+    batch_within: float = 0.01  # the agents' wait for a batch to fill (not the intake's)
     max_poll_records: int = 2000
     buffer_maxsize: int = 4000
     # A worker killed -9 says no goodbye: the group coordinator gives its partitions to the
@@ -136,7 +136,6 @@ def create_app(
             settings,
             publish,
             batch_size=tuning.batch_size,
-            batch_within=tuning.batch_within,
             session_timeout=tuning.session_timeout,
             heartbeat_interval=tuning.heartbeat_interval,
             request_timeout=tuning.kafka_request_timeout,
