@@ -356,7 +356,8 @@ class CommentPipeline:
             self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
             return None
         intents[event.intent] += 1
-        statuses.update(item.status for item in event.items)
+        for item in event.items:  # most have none: a loop, not Counter.update's generator
+            statuses[item.status] += 1
         problem = event_problem(event)
         if problem is not None:
             detail = f"the parse is not what the order book accepts: {problem}"[:500]
