@@ -2,9 +2,10 @@
 
 Independent of faust, so it can be driven by the agent, a benchmark or a test alike. One
 `handle` call per batch: decode every record (bad ones become dead letters), group by
-livestream, parse with the livestream's compiled grammar, apply each group with one store
-call, then publish the draft events and dead letters and wait until Kafka has them. Only then
-does `handle` return, and only then may the caller acknowledge the batch.
+livestream, parse with the livestream's compiled grammar (each distinct text once:
+stream/reading.py), apply each group with one store call, then publish the draft events and
+dead letters and wait until Kafka has them. Only then does `handle` return, and only then may
+the caller acknowledge the batch.
 """
 
 from __future__ import annotations
