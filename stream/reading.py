@@ -12,7 +12,10 @@ from __future__ import annotations
 from parsers import Grammar, ParsedItem, ParseResult
 from parsers.models import Intent, ItemStatus
 
-TEXTS_KEPT = 10_000  # distinct texts kept per grammar; past it the kept ones are forgotten
+# Distinct texts kept per grammar; past it the kept ones are forgotten. With LONGEST_KEPT, at
+# most ~3 million characters per livestream the worker has a grammar for (typical comments are
+# a tenth of that long), beside the grammar's own WORDS_KEPT word lookups.
+TEXTS_KEPT = 10_000
 LONGEST_KEPT = 300  # characters: longer texts are rare, seldom repeated, and not kept
 # Only tuples and strings, so the garbage collector stops tracking what is kept (a kept dict
 # per item made every collection walk ~100,000 more objects: ~4 µs per comment).
