@@ -15,10 +15,16 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+# How long a quiet stream's loop sleeps between looks at whether it should stop: the first event
+# wakes it at once. Waking every `within` (10 ms) instead cost a quiet worker ~12 ms of CPU per
+# second per agent (benchmarks/README.md), whatever the comment rate.
+QUIET_WAIT = 1.0
+
 
 async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterator[Sequence[Any]]:
-    """Yield lists of up to `max_size` events, or fewer after `within` seconds of waiting."""
+    """Yield lists of up to `max_size` events, or fewer `within` seconds after the first."""
     events: list[Any] = []
+    arrived = asyncio.Event()
     full = asyncio.Event()
     drained = asyncio.Event()
     consuming: asyncio.Future[None] | None = None
@@ -34,6 +40,7 @@ async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterat
         if event is None:  # pragma: no cover - faust always sets it for a processor
             raise RuntimeError("no current event in the take buffer")
         events.append(event)
+        arrived.set()
         if len(events) >= max_size:
             full.set()
             drained.clear()
@@ -45,6 +52,10 @@ async def take_batches(stream: Any, max_size: int, within: float) -> AsyncIterat
     stream._enable_passive(aiter(stream.channel))
     loop = asyncio.get_running_loop()
     while not stream.should_stop:
+        if not events:
+            arrived.clear()
+            await stream.wait_for_stopped(arrived, timeout=QUIET_WAIT)
+            continue
         await stream.wait_for_stopped(full, timeout=within)
         if not events:
             continue

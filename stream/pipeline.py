@@ -2,9 +2,10 @@
 
 Independent of faust, so it can be driven by the agent, a benchmark or a test alike. One
 `handle` call per batch: decode every record (bad ones become dead letters), group by
-livestream, parse with the livestream's compiled grammar, apply each group with one store
-call, then publish the draft events and dead letters and wait until Kafka has them. Only then
-does `handle` return, and only then may the caller acknowledge the batch.
+livestream, parse with the livestream's compiled grammar (each distinct text once:
+stream/reading.py), apply each group with one store call, then publish the draft events and
+dead letters and wait until Kafka has them. Only then does `handle` return, and only then may
+the caller acknowledge the batch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from stream.messages import (
     describe_error,
     draft_event_json,
 )
+from stream.reading import RememberingGrammar
 
 log = logging.getLogger("chotdon.pipeline")
 T = TypeVar("T")
@@ -90,6 +92,8 @@ class CommentStore(Protocol):
         livestream_id: str,
         events: Sequence[CommentEvent],
         expected: Mapping[int, int] | None = None,
+        *,
+        checked: bool = False,
     ) -> Applied: ...
 
 
@@ -207,7 +211,7 @@ class CommentPipeline:
         self.backoff = backoff or Backoff()
         self.flags = flags
         self.known = known
-        self._grammars: dict[str, tuple[int, Grammar]] = {}
+        self._grammars: dict[str, tuple[int, RememberingGrammar]] = {}
 
     async def handle(self, records: Sequence[Record]) -> None:
         await self.commit(await self.prepare(records))
@@ -269,7 +273,7 @@ class CommentPipeline:
 
     async def _grammar(
         self, livestream_id: str
-    ) -> tuple[LivestreamInfo | None, Grammar | None] | ConfigError:
+    ) -> tuple[LivestreamInfo | None, RememberingGrammar | None] | ConfigError:
         info = await self.backoff.call(
             f"reading livestream {livestream_id}",
             lambda: self.store.livestream_info(livestream_id),
@@ -285,7 +289,7 @@ class CommentPipeline:
             )
         except ConfigError as exc:
             return exc
-        grammar = compile_grammar(shop)
+        grammar = RememberingGrammar(compile_grammar(shop))
         self._grammars[livestream_id] = (info.config_version, grammar)
         return info, grammar
 
@@ -293,7 +297,7 @@ class CommentPipeline:
         self,
         livestream_id: str,
         entries: list[tuple[Record, Comment]],
-        found: tuple[LivestreamInfo | None, Grammar | None] | ConfigError,
+        found: tuple[LivestreamInfo | None, RememberingGrammar | None] | ConfigError,
         outgoing: list[tuple[str, bytes | None, bytes]],
     ) -> Group | None:
         if isinstance(found, ConfigError):
@@ -335,7 +339,7 @@ class CommentPipeline:
         self,
         record: Record,
         comment: Comment,
-        grammar: Grammar,
+        grammar: Grammar | RememberingGrammar,
         outgoing: list[tuple[str, bytes | None, bytes]],
         intents: Counter[str],
         statuses: Counter[str],
@@ -353,7 +357,8 @@ class CommentPipeline:
             self._dead(record, DeadLetterReason.UNPARSEABLE_COMMENT, detail, outgoing)
             return None
         intents[event.intent] += 1
-        statuses.update(item.status for item in event.items)
+        for item in event.items:  # most have none: a loop, not Counter.update's generator
+            statuses[item.status] += 1
         problem = event_problem(event)
         if problem is not None:
             detail = f"the parse is not what the order book accepts: {problem}"[:500]
@@ -374,7 +379,8 @@ class CommentPipeline:
         started = time.perf_counter()
         applied = await self.backoff.call(
             f"applying {len(events)} comments of livestream {livestream_id}",
-            lambda: self.store.apply_batch(shop_id, livestream_id, events, expected),
+            # every event passed event_problem in _parsed: the store need not check it again
+            lambda: self.store.apply_batch(shop_id, livestream_id, events, expected, checked=True),
         )
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
         if known is not None:
@@ -441,7 +447,7 @@ def dead_letter(
     return topic, record.key, letter.to_json()
 
 
-def _event(record: Record, comment: Comment, grammar: Grammar) -> CommentEvent:
+def _event(record: Record, comment: Comment, grammar: Grammar | RememberingGrammar) -> CommentEvent:
     return comment_event(comment, grammar.parse(comment.text, comment.id), record.offset,
                          record.partition)  # fmt: skip
 

@@ -62,7 +62,10 @@ class BookStore:
         livestream_id: str,
         events: Sequence[CommentEvent],
         expected: Mapping[int, int] | None = None,
+        *,
+        checked: bool = False,
     ) -> Applied:
+        assert checked  # the pipeline checks each event itself, before the batch goes out
         encode_events(events)  # raises where DraftStore could not send the batch
         seq_before = self.book.last_seq
         changed = self.book.apply(events)
