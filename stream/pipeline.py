@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +43,10 @@ from stream.reading import RememberingGrammar
 
 log = logging.getLogger("chotdon.pipeline")
 T = TypeVar("T")
+# Livestreams whose compiled grammar (and the texts it remembers, up to ~3 MB) a worker keeps:
+# the least recently read one is dropped past this, so a worker that runs for months over
+# thousands of lives stays bounded; a dropped live that comments again is compiled again.
+GRAMMARS_KEPT = 256
 
 # Redis being unreachable or refusing writes for now is worth waiting for; anything else
 # from the store is not.
@@ -211,7 +215,7 @@ class CommentPipeline:
         self.backoff = backoff or Backoff()
         self.flags = flags
         self.known = known
-        self._grammars: dict[str, tuple[int, RememberingGrammar]] = {}
+        self._grammars: OrderedDict[str, tuple[int, RememberingGrammar]] = OrderedDict()
 
     async def handle(self, records: Sequence[Record]) -> None:
         await self.commit(await self.prepare(records))
@@ -282,6 +286,7 @@ class CommentPipeline:
             return None, None
         cached = self._grammars.get(livestream_id)
         if cached is not None and cached[0] == info.config_version:
+            self._grammars.move_to_end(livestream_id)
             return info, cached[1]
         try:
             shop = validate_document(
@@ -291,6 +296,9 @@ class CommentPipeline:
             return exc
         grammar = RememberingGrammar(compile_grammar(shop))
         self._grammars[livestream_id] = (info.config_version, grammar)
+        self._grammars.move_to_end(livestream_id)
+        while len(self._grammars) > GRAMMARS_KEPT:
+            self._grammars.popitem(last=False)
         return info, grammar
 
     def _parse_group(
