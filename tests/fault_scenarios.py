@@ -5,7 +5,8 @@ benchmark (benchmarks/chaos_bench.py) runs them longer and prints the table.
 
 A scenario gets a `Scene`: the run's settings (own topics and consumer group), a folder, and
 the servers it may break. Every scenario ends the same way: everything produced is applied,
-then `tally` compares the store with the pure order book.
+and acknowledged (the intake's commits at the end of the topic: only then are the last
+batch's draft events surely in Kafka), then `tally` compares the store with the pure order book.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from fault_support import (
     WorkerPool,
     rng_for,
     tally,
+    wait_until_acknowledged,
     wait_until_applied,
 )
 from live_support import group_assignments, wait_for
@@ -128,6 +130,7 @@ async def _run(
                     producing.cancel()
             await wait_until_applied(settings, feed, watch=pool.alive, limit=240)
             await watch.sample_now()
+            await wait_until_acknowledged(settings, watch=pool.alive)
             recoveries = [watch.recovery_after(moment) for moment in report.moments]
         tallied = await tally(settings, feed, name)
     finally:
