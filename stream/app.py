@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 
 from config.settings import Settings
-from orders.connection import redis_client
+from orders.connection import drop_idle_connections, redis_client
 from orders.store import DraftStore
 from stream.batching import take_batches
 from stream.command_positions import CommandPositions, kafka_fetch
@@ -99,7 +99,7 @@ def create_app(
 
         client = redis_client(settings.redis, socket_timeout=10)
         drafts = DraftStore(client)
-        backoff = Backoff()
+        backoff = Backoff(after_timeout=functools.partial(drop_idle_connections, client))
         await backoff.call("loading the Redis functions", drafts.load_functions)
         processor = CommandProcessor(drafts, ShopStore(client), publish, settings.topics, backoff)
         positions = CommandPositions(
@@ -121,7 +121,7 @@ def create_app(
 
         client = redis_client(settings.redis, socket_timeout=10)
         processor = AutomationProcessor(ShopStore(client), publish, settings.topics)
-        backoff = Backoff()
+        backoff = Backoff(after_timeout=functools.partial(drop_idle_connections, client))
 
         async def handle(record: Record) -> Any:
             return await backoff.call("automation", functools.partial(processor.handle, record))

@@ -1,7 +1,7 @@
 """A bad network between the worker and Redis or Kafka, through a proxy the test controls
 (tests/tcp_proxy.py): latency, every connection reset, then a half-open socket (silent, no FIN)
-for longer than the client's timeout, then a good network again; and a store call whose reply
-is lost after Redis applied it."""
+for longer than the client's timeout, then a good network again; a store call whose reply is
+lost after Redis applied it; and the idle connections a silent path leaves behind."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from live_support import (
 from tcp_proxy import TcpProxy
 
 from config.settings import Settings
-from orders.connection import redis_client
+from orders.connection import drop_idle_connections, redis_client
 from orders.store import DraftStore
 from stream.pipeline import Backoff, CommentPipeline
 
@@ -102,3 +102,32 @@ async def test_a_batch_whose_reply_was_lost_publishes_its_drafts_current_state(
     assert {e.seq: e.draft for e in again} == {seq: current[seq] for seq in (1, 11)}, (
         f"published {sorted(e.seq for e in again)} after the lost reply; the batch changed 1, 11"
     )
+
+
+async def test_after_a_call_timed_out_no_idle_connection_is_left_silent(live: Settings) -> None:
+    """The connections idle in the pool when the path went silent went silent with it; the
+    worker's backoff drops them when a call times out (orders.connection.drop_idle_connections).
+    Kept, each would cost a later call its whole socket timeout after the network came back: the
+    fault suite's Redis half-open scenario recovered in 18-29 s instead of ~10."""
+    host, port = live.redis_host_port
+    db = live.redis.rsplit("/", 1)[-1]
+    with TcpProxy(host, port) as proxy:
+        client = redis_client(f"redis://127.0.0.1:{proxy.port}/{db}", socket_timeout=1)
+        timeouts = 0
+
+        async def drop_idle_and_heal() -> None:
+            nonlocal timeouts
+            timeouts += 1
+            await drop_idle_connections(client)
+            proxy.heal()  # the network is back by the retry
+
+        try:
+            await asyncio.gather(*(client.ping() for _ in range(4)))  # four open, then idle
+            proxy.half_open()
+            backoff = Backoff(first=0.05, after_timeout=drop_idle_and_heal)
+            assert await backoff.call("a ping on a silent path", client.ping)
+            assert timeouts == 1
+            # as many calls at once as there were idle connections: none may meet a silent one
+            await asyncio.gather(*(client.ping() for _ in range(4)))
+        finally:
+            await client.aclose()
