@@ -9,6 +9,7 @@ it to all primaries), so the same code serves both.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -30,3 +31,17 @@ def redis_client(url: str, **options: Any) -> Redis:
     retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1.0), retries=6)
     cluster = RedisCluster(startup_nodes=nodes, retry=retry, **options)
     return cast(Redis, cluster)
+
+
+async def drop_idle_connections(client: Redis) -> None:
+    """Close the connections idle in `client`'s pool (every node's, on a cluster); they are
+    opened again when next needed. A call that timed out met a silent path to Redis (a
+    half-open socket: no FIN, no RST), and the connections idle at that moment went silent
+    with it: kept, each would be found dead by one more call's whole socket timeout after the
+    network came back (the fault suite measured 18-29 s of recovery instead of ~10)."""
+    pool_owner = cast(Any, client)
+    if isinstance(pool_owner, RedisCluster):
+        nodes = pool_owner.get_nodes()
+        await asyncio.gather(*(node.disconnect_free_connections() for node in nodes))
+    else:
+        await pool_owner.connection_pool.disconnect(inuse_connections=False)

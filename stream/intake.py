@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -35,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from config.settings import Settings
-from orders.connection import redis_client
+from orders.connection import drop_idle_connections, redis_client
 from orders.store import DraftStore, WatermarkBehind
 from stream import metrics
 from stream.pipeline import Backoff, CommentPipeline, KnownWatermarks, Prepared, Record
@@ -145,6 +146,7 @@ class CommentIntake(mode.Service):
         from orders.shop.store import ShopStore
 
         self._client = redis_client(self.settings.redis, socket_timeout=10)
+        self.backoff.after_timeout = functools.partial(drop_idle_connections, self._client)
         self._store = DraftStore(self._client)
         await self.backoff.call("loading the Redis functions", self._store.load_functions)
         flags: Flags = ShopStore(self._client).customer_flags

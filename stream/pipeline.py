@@ -143,11 +143,21 @@ def _trouble(exc: BaseException) -> str:
 
 
 class Backoff:
-    """Exponential backoff for store calls: 0.1 s doubling up to `ceiling` seconds."""
+    """Exponential backoff for store calls: 0.1 s doubling up to `ceiling` seconds.
 
-    def __init__(self, first: float = 0.1, ceiling: float = 5.0) -> None:
+    `after_timeout`, when given, runs once a call timed out, before the retry: the worker
+    drops its Redis client's idle connections then (orders.connection.drop_idle_connections),
+    since they went silent on the same path."""
+
+    def __init__(
+        self,
+        first: float = 0.1,
+        ceiling: float = 5.0,
+        after_timeout: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.first = first
         self.ceiling = ceiling
+        self.after_timeout = after_timeout
 
     async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         delay = self.first
@@ -160,6 +170,8 @@ class Backoff:
                     raise
                 attempt += 1
                 metrics.STORE_RETRIES.inc()
+                if isinstance(exc, redis.exceptions.TimeoutError):
+                    await self._after_timeout()
                 log.warning(
                     "Redis %s during %s (%s: %s); retry %d in %.1fs. "
                     "The batch stays unacknowledged until it is applied.",
@@ -176,6 +188,14 @@ class Backoff:
             if attempt:
                 log.warning("Redis is back: %s succeeded after %d retries", what, attempt)
             return result
+
+    async def _after_timeout(self) -> None:
+        if self.after_timeout is None:
+            return
+        try:
+            await self.after_timeout()
+        except Exception:  # closing sockets must never fail the call being retried
+            log.debug("dropping idle Redis connections failed", exc_info=True)
 
 
 @dataclass(slots=True)

@@ -5,7 +5,8 @@ benchmark (benchmarks/chaos_bench.py) runs them longer and prints the table.
 
 A scenario gets a `Scene`: the run's settings (own topics and consumer group), a folder, and
 the servers it may break. Every scenario ends the same way: everything produced is applied,
-then `tally` compares the store with the pure order book.
+and acknowledged (the intake's commits at the end of the topic: only then are the last
+batch's draft events surely in Kafka), then `tally` compares the store with the pure order book.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from fault_support import (
     WorkerPool,
     rng_for,
     tally,
+    wait_until_acknowledged,
     wait_until_applied,
 )
 from live_support import group_assignments, wait_for
@@ -128,6 +130,7 @@ async def _run(
                     producing.cancel()
             await wait_until_applied(settings, feed, watch=pool.alive, limit=240)
             await watch.sample_now()
+            await wait_until_acknowledged(settings, watch=pool.alive)
             recoveries = [watch.recovery_after(moment) for moment in report.moments]
         tallied = await tally(settings, feed, name)
     finally:
@@ -390,10 +393,10 @@ async def _bad_network(
     pool: WorkerPool,
     rep: FaultReport,
     *,
-    silence: float | None,
+    silence: float,
 ) -> None:
     """200 ms latency for a fifth of the stream, then every connection reset, then silence
-    (half-open) for `silence` seconds (None: no silence), then a good network again."""
+    (half-open) for `silence` seconds, then a good network again."""
     total = len(feed.comments)
     await _until_progress(watch, total // 5, pool)
     proxy.latency(0.2)
@@ -401,9 +404,6 @@ async def _bad_network(
     proxy.heal()
     proxy.drop()
     await _served_again(watch, pool, feed, rep)
-    if silence is None:
-        rep.notes.append("latency 200 ms, reset")
-        return
     proxy.half_open()
     await asyncio.sleep(silence)  # the silence itself
     proxy.heal()
@@ -411,9 +411,7 @@ async def _bad_network(
     rep.notes.append(f"latency 200 ms, reset, half-open {silence:.0f} s")
 
 
-async def redis_network(
-    scene: Scene, size: Size = CI["network"], *, half_open: bool = True
-) -> FaultReport:
+async def redis_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
     """The worker reaches Redis through a proxy that adds 200 ms latency, then resets every
     connection, then goes half-open (silent, no FIN) for longer than the client's socket
     timeout, then heals."""
@@ -425,10 +423,10 @@ async def redis_network(
     )
 
     # longer than the worker's 10 s socket timeout
-    fault = functools.partial(_bad_network, proxy, silence=12.0 if half_open else None)
+    fault = functools.partial(_bad_network, proxy, silence=12.0)
 
     try:
-        name = "Redis network: latency, reset" + (", half-open" if half_open else "")
+        name = "Redis network: latency, reset, half-open"
         return await _run(scene, name, size, fault,
                           worker_settings=worker_settings)  # fmt: skip
     finally:
@@ -509,9 +507,7 @@ async def kafka_full_disk(scene: Scene, size: Size = CI["broker"]) -> FaultRepor
         disk.unmount()
 
 
-async def kafka_network(
-    scene: Scene, size: Size = CI["network"], *, half_open: bool = True
-) -> FaultReport:
+async def kafka_network(scene: Scene, size: Size = CI["network"]) -> FaultReport:
     """The worker reaches Kafka through a proxy (the broker advertises the proxy to it): 200 ms
     latency, every connection reset, then half-open for 15 s, then healed. The producer and the
     tests talk to the broker directly."""
@@ -519,10 +515,10 @@ async def kafka_network(
     assert proxy is not None
     worker_settings = dataclasses.replace(scene.settings, kafka=kafka.worker_bootstrap)
 
-    fault = functools.partial(_bad_network, proxy, silence=15.0 if half_open else None)
+    fault = functools.partial(_bad_network, proxy, silence=15.0)
 
     try:
-        name = "Kafka network: latency, reset" + (", half-open" if half_open else "")
+        name = "Kafka network: latency, reset, half-open"
         return await _run(scene, name, size, fault,
                           worker_settings=worker_settings)  # fmt: skip
     finally:

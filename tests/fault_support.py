@@ -13,6 +13,8 @@ tally that says whether anything was lost or applied twice.
   applied twice shows), produced at a steady rate by a producer that resends what Kafka did not
   acknowledge (same comment ids).
 - `ProgressWatch`: every livestream's watermark, polled, to time recoveries.
+- `wait_until_applied`, then `wait_until_acknowledged`: every comment in the store, then the
+  worker's commits at the end of the topic (its draft events are in Kafka only by then).
 - `tally`: the reference is the pure order book fed each livestream's records as Kafka holds
   them (offset order, first occurrence of a comment id: what a producer retry may have done to
   the order is then the reference's too); the report counts comments sent, applied, lost,
@@ -42,7 +44,9 @@ from aiokafka import AIOKafkaProducer
 from live_processes import Worker
 from live_support import (
     comment_events,
+    committed_offsets,
     draft_events_of,
+    end_offsets,
     first_difference,
     ids_on_distinct_partitions,
     model_book,
@@ -519,6 +523,25 @@ async def wait_until_applied(
         await wait_for(done, "every comment applied", watch=watch, limit=limit)
 
 
+async def wait_until_acknowledged(
+    settings: Settings, *, watch: Sequence[Worker] = (), limit: float = 120.0
+) -> None:
+    """Until the comment intake's group has committed every partition of the comments topic
+    to its end. A watermark in Redis is there before the batch's draft events are published
+    (the FCALL, then the publish), so draft events read as soon as every watermark is reached
+    miss the last batch's (up to hundreds of drafts when that batch was a backlog): the
+    worker's own word that it is done is its commit, which follows Kafka's acknowledgement
+    of the events (stream/intake.py)."""
+    ends = await end_offsets(settings, settings.topics.comments)
+
+    async def done() -> bool:
+        committed = await committed_offsets(settings)
+        return all(committed.get(p, 0) >= end for p, end in ends.items())
+
+    await wait_for(done, "the intake's offsets committed to the end of every partition",
+                   watch=watch, limit=limit)  # fmt: skip
+
+
 # --------------------------------------------------------------------------- the tally
 
 
@@ -617,11 +640,18 @@ async def tally(settings: Settings, feed: Feed, scenario: str) -> FaultReport:
                 latest: dict[int, Json] = {}
                 for event in draft_events_of(events, live):
                     latest[event.seq] = event.draft
-                report.events_missing += sum(
-                    1
+                stale = [
+                    d["seq"]
                     for d in got
                     if d["seq"] not in latest or _placeless(latest[d["seq"]]) != _placeless(d)
-                )
+                ]
+                report.events_missing += len(stale)
+                if stale:
+                    never = [seq for seq in stale if seq not in latest]
+                    report.differences.append(
+                        f"{live}: {len(stale)} drafts whose last event is not their final state"
+                        f" (seqs {stale[:8]}; without any event: {never[:8]})"
+                    )
     finally:
         await client.aclose()
     return report

@@ -10,9 +10,12 @@ server's; then
 - `half_open()`: connections stay open and silent: nothing goes through either way, no FIN,
   no RST (a peer that vanished; the client only notices by its own timeout). New connections
   are accepted and just as silent, until `heal()`;
+- `lose_replies()`: requests still reach the server, its replies are thrown away (a link that
+  failed one way after the request went out: the server acted, the client never hears it).
+  New connections too, until `heal()`;
 - `refuse()`: new connections are refused (the port closes) and open ones are reset;
-- `heal()`: back to a good network for new connections; connections made silent stay silent
-  (their bytes were thrown away, so their streams are broken for good).
+- `heal()`: back to a good network for new connections; connections made silent or deaf stay
+  so (their bytes were thrown away, so their streams are broken for good).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class _Link:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter
     silent: bool = False
+    deaf: bool = False  # the server's replies are thrown away
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -55,6 +59,7 @@ class TcpProxy:
         self.port = 0
         self.delay = 0.0
         self.silent = False
+        self.deaf = False
         self.accepted = 0
         self._links: set[_Link] = set()
         self._server: asyncio.base_events.Server | None = None
@@ -98,12 +103,21 @@ class TcpProxy:
 
         self._call(silence())
 
+    def lose_replies(self) -> None:
+        async def deafen() -> None:
+            self.deaf = True
+            for link in self._links:
+                link.deaf = True
+
+        self._call(deafen())
+
     def refuse(self) -> None:
         self._call(self._close(reset_links=True))
 
     def heal(self) -> None:
         self.delay = 0.0
         self.silent = False
+        self.deaf = False
         if self._server is None:
             self._call(self._listen())
 
@@ -159,18 +173,26 @@ class TcpProxy:
         except OSError:
             _reset(writer)
             return
-        link = _Link(writer, up_writer, silent=self.silent)
+        link = _Link(writer, up_writer, silent=self.silent, deaf=self.deaf)
         self._links.add(link)
         link.tasks = [
-            asyncio.create_task(self._pump(link, reader, up_writer)),
-            asyncio.create_task(self._pump(link, up_reader, writer)),
+            asyncio.create_task(self._pump(link, reader, up_writer, replies=False)),
+            asyncio.create_task(self._pump(link, up_reader, writer, replies=True)),
         ]
 
     async def _pump(
-        self, link: _Link, source: asyncio.StreamReader, sink: asyncio.StreamWriter
+        self,
+        link: _Link,
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter,
+        *,
+        replies: bool,
     ) -> None:
         """Forward one direction through a queue, so latency delays without reordering."""
         queue: asyncio.Queue[tuple[float, bytes | None]] = asyncio.Queue()
+
+        def lost() -> bool:
+            return link.silent or (replies and link.deaf)
 
         async def deliver() -> None:
             while True:
@@ -180,7 +202,7 @@ class TcpProxy:
                 wait = due - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if link.silent:
+                if lost():
                     continue
                 sink.write(data)
                 await sink.drain()
@@ -191,7 +213,7 @@ class TcpProxy:
                 data = await source.read(CHUNK)
                 if not data:
                     break
-                if link.silent:
+                if lost():
                     continue  # thrown away: the peer hears nothing, not even a FIN
                 queue.put_nowait((time.monotonic() + self.delay, data))
             queue.put_nowait((0.0, None))

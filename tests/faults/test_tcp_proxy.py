@@ -1,5 +1,5 @@
 """The fault tests' TCP proxy (tests/tcp_proxy.py) does what it says, against a local echo
-server: forwards, delays, resets, goes silent, refuses and heals."""
+server: forwards, delays, resets, goes silent, loses replies, refuses and heals."""
 
 from __future__ import annotations
 
@@ -79,6 +79,38 @@ def test_half_open_is_silent_until_healed(echo_port: int) -> None:
         with pytest.raises(TimeoutError):
             stuck.recv(16)  # a silenced connection stays broken
         stuck.close()
+
+
+def test_lost_replies_reach_the_server_and_never_come_back(echo_port: int) -> None:
+    """The server gets the request (the echo server sends it back), the client hears nothing."""
+    got: list[bytes] = []
+    arrived = threading.Event()
+
+    def record_and_echo(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            while data := conn.recv(4096):
+                got.append(data)
+                arrived.set()
+                conn.sendall(data)
+
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: record_and_echo(server.accept()[0]), daemon=True).start()
+    with TcpProxy("127.0.0.1", server.getsockname()[1]) as proxy:
+        deaf = socket.create_connection(("127.0.0.1", proxy.port), timeout=0.5)
+        proxy.lose_replies()
+        deaf.sendall(b"acted")
+        assert arrived.wait(5)  # the server has it
+        with pytest.raises(TimeoutError):
+            deaf.recv(16)  # its reply was thrown away
+        assert b"".join(got) == b"acted"
+        deaf.close()
+    server.close()
+    with TcpProxy("127.0.0.1", echo_port) as proxy:
+        proxy.lose_replies()
+        with pytest.raises(TimeoutError):
+            round_trip(proxy.port, timeout=0.5)  # new connections too
+        proxy.heal()
+        assert round_trip(proxy.port) == b"ping"
 
 
 def test_refuse_closes_the_port_and_heal_reopens_it(echo_port: int) -> None:
