@@ -393,6 +393,11 @@ class CommentIntake(mode.Service):
             marks = [by_partition[p] for by_partition in stored.values() if p in by_partition]
             offset = resume_offset(committed, record.get(str(p)), went_back, marks)
             if offset is None:
+                # Nothing applied or committed yet: the start. Not "leave the consumer where it
+                # is": it may have fetched records of this partition already, that the loop
+                # dropped for the epoch they came in (a batch fetched across an assignment),
+                # and they would be skipped (two workers starting together lost comments so).
+                await consumer.seek_to_beginning(tp)
                 continue
             if offset != committed:
                 log.warning(
