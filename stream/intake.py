@@ -383,6 +383,8 @@ class CommentIntake(mode.Service):
         for livestream_id, by_partition in stored.items():
             self.known.update(livestream_id, by_partition)
         for tp in partitions:
+            if tp not in self._assigned():
+                continue  # taken by a rebalance while the store was read: its owner seeks it
             p = tp.partition
             went_back = [
                 now
@@ -397,7 +399,8 @@ class CommentIntake(mode.Service):
                 # is": it may have fetched records of this partition already, that the loop
                 # dropped for the epoch they came in (a batch fetched across an assignment),
                 # and they would be skipped (two workers starting together lost comments so).
-                await consumer.seek_to_beginning(tp)
+                with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                    await consumer.seek_to_beginning(tp)
                 continue
             if offset != committed:
                 log.warning(
@@ -407,7 +410,8 @@ class CommentIntake(mode.Service):
                     offset,
                     committed,
                 )
-            consumer.seek(tp, offset)
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                consumer.seek(tp, offset)
 
     def _observe_lag(self, ends: Mapping[TopicPartition, int]) -> None:
         consumer = self._consumer
