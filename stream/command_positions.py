@@ -107,8 +107,8 @@ class CommandPositions:
                 "is at %d; applying the %d commands in between again first",
                 record.topic, record.partition, stored, end, len(missed),
             )  # fmt: skip
-            earlier_records = await self.fetch(record.topic, record.partition, *_bounds(missed))
-            for earlier in earlier_records:
+            topic, partition = record.topic, record.partition
+            for earlier in await self.fetch(topic, partition, missed.start, missed.stop):
                 await handle(earlier)
                 written, stored = await self._advance(earlier.partition, stored, earlier.offset)
                 if not written:
@@ -140,10 +140,6 @@ class CommandPositions:
         if int(written):
             return True, max(offset, expected if expected is not None else offset)
         return False, position
-
-
-def _bounds(offsets: range) -> tuple[int, int]:
-    return offsets.start, offsets.stop
 
 
 def kafka_fetch(bootstrap: str, request_timeout: float = 30.0) -> Fetch:
