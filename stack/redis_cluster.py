@@ -249,6 +249,17 @@ class LocalRedisCluster:
             if "slave" in r[2] and r[3] == master_id and r[1].split("@", 1)[0] in by_address
         ]
 
+    def replica_synced(self, replica: ClusterNode) -> bool:
+        """Whether `replica` has finished its sync with its master and follows it (a replica
+        of a cluster just created may still be in its first sync, holding nothing)."""
+        with contextlib.suppress(StackError):
+            info = checked(["redis-cli", "-h", replica.host, "-p", str(replica.port), "info",
+                            "replication"], f"replication of {replica.address}")  # fmt: skip
+            fields = dict(line.strip().split(":", 1) for line in info.splitlines() if ":" in line)
+            return (fields.get("master_link_status") == "up"
+                    and fields.get("master_sync_in_progress") == "0")  # fmt: skip
+        return False
+
     def kill(self, node: ClusterNode) -> None:
         """kill -9 one node (a crash: no AOF rewrite, no goodbye to the others)."""
         pid = node.pid()
