@@ -53,7 +53,8 @@ LONG = {
 SIZE_OF = {
     "worker_kills": "worker_kills", "cluster_worker_kills": "worker_kills",
     "redis_kill": "redis", "redis_power_loss": "redis", "commands_power_loss": "redis",
-    "redis_full_disk": "redis", "cluster_failover": "redis", "redis_network": "network",
+    "redis_full_disk": "redis", "cluster_failover": "redis", "commands_cluster_failover": "redis",
+    "redis_network": "network",
     "kafka_network": "network", "broker_kill": "broker", "kafka_full_disk": "broker",
 }  # fmt: skip
 

@@ -137,6 +137,7 @@ def create_app(
             command_positions_key(settings.app_id, settings.topics.order_commands),
             kafka_fetch(settings.kafka, tuning.kafka_request_timeout),
             backoff,
+            scopes=lambda: processor.touched,
         )
 
         async def handle(record: Record) -> Any:

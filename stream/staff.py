@@ -86,9 +86,13 @@ class CommandProcessor:
         self.publish = publish
         self.topics = topics
         self.backoff = backoff or Backoff()
+        # Where the command last handled may have written: (shop, livestream or None for the
+        # shop's own keys). The agent marks its position there (stream/command_positions.py).
+        self.touched: set[tuple[str, str | None]] = set()
 
     async def handle(self, record: Record) -> Outcome | None:
         """Apply one command and publish everything it produced; None for a dead letter."""
+        self.touched = set()
         outgoing: Outgoing = []
         command = self._decode(record, outgoing)
         outcome = None
@@ -141,6 +145,8 @@ class CommandProcessor:
             info = await self.drafts.livestream_info(livestream_id)
         if info is None:
             return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
+        # a finalise puts the order in the shop's keys
+        self.touched |= {(info.shop_id, livestream_id), (info.shop_id, None)}
         shop = shop_config_from_json(info.shop_config_json)
         problems = staff_problems(shop, command)
         op, op_problems = command_op(command)
@@ -287,6 +293,7 @@ class CommandProcessor:
         if problems:
             return _refused(command, problems)
         command = command.model_copy(update={"shop_id": shop.shop.id})
+        self.touched.add((shop.shop.id, None))
         if isinstance(command, ChangeStatus):
             result = await self.shops.change_status(command, shop.workflow)
         elif isinstance(command, Merge):
@@ -308,6 +315,9 @@ class CommandProcessor:
         problems = staff_problems(shop, command)
         if problems:
             return _refused(command, problems)
+        self.touched.add((shop.shop.id, None))
+        if isinstance(command, SendMessage) and command.livestream_id is not None:
+            self.touched.add((shop.shop.id, command.livestream_id))
         if isinstance(command, Blacklist):
             result = await self.shops.blacklist(command)
         elif isinstance(command, AssignOwner):
@@ -330,6 +340,7 @@ class CommandProcessor:
         if shop is None:
             return _refused(command, [reason("shop_not_configured", shop=command.shop_id)])
         problems = staff_problems(shop, command)
+        self.touched.add((shop.shop.id, None))
         if isinstance(command, ChatStart):
             return self._shop_outcome(
                 command,

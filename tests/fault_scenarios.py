@@ -22,7 +22,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import redis.asyncio
 from fault_support import (
     DraftStore,
     FaultReport,
@@ -38,12 +40,12 @@ from fault_support import (
     wait_until_applied,
 )
 from live_support import group_assignments, wait_for
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from tcp_proxy import TcpProxy
 
 from config.settings import Settings
 from orders.connection import redis_client
-from stack.redis_cluster import LocalRedisCluster, free_cluster_ports
+from stack.redis_cluster import ClusterNode, LocalRedisCluster, free_cluster_ports
 
 
 @dataclass(frozen=True)
@@ -291,91 +293,183 @@ async def _until_refused(redis: OwnRedis, pool: WorkerPool) -> None:
         await client.aclose()
 
 
+class _StaffRounds:
+    """Rounds of `assign` commands on every draft of one livestream, the assignee changing
+    each round, sent through Kafka at 100 a second; at the end every command must have its
+    outcome in the store, and every draft the last round's assignee: a command whose effect
+    Redis lost must have been applied again."""
+
+    ROUNDS = 6
+    ASSIGNEES = ("lan", "minh")
+
+    def __init__(self, settings: Settings, client: redis.asyncio.Redis, live: str) -> None:
+        from orders.store import livestream_prefix
+
+        self.settings = settings
+        self.client = client
+        self.live = live
+        self.outcomes_key = f"{livestream_prefix('shop-demo', live)}:cmds"
+        self.commands: list[Any] = []
+
+    async def prepare(self) -> None:
+        from orders.commands import Assign
+
+        seqs = [d["seq"] for d in await DraftStore(self.client).drafts("shop-demo", self.live)]
+        self.commands = [
+            Assign(command_id=f"r{r}-s{seq}", staff_id="lan", issued_at="2026-12-03T20:00:00+07:00",
+                   livestream_id=self.live, seq=seq, assignee=self.ASSIGNEES[r % 2])
+            for r in range(self.ROUNDS) for seq in seqs
+        ]  # fmt: skip
+
+    async def send_all(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka, acks="all",
+                                    enable_idempotence=True)  # fmt: skip
+        await producer.start()
+        try:
+            for command in self.commands:
+                await producer.send_and_wait(self.settings.topics.order_commands,
+                                             command.model_dump_json().encode(),
+                                             key=self.live.encode())  # fmt: skip
+                await asyncio.sleep(1 / 100)  # staff at 100 commands a second
+        finally:
+            await producer.stop()
+
+    async def applied(self) -> int:
+        """Commands with an outcome in the store (-1: the store did not answer for 5 s)."""
+        for _ in range(50):  # Redis restarts or fails over in the middle: the client reconnects
+            with contextlib.suppress(RedisError, OSError):
+                return int(await self.client.hlen(self.outcomes_key))
+            await asyncio.sleep(0.1)
+        return -1
+
+    async def until_applied(self, wanted: int, what: str, pool: WorkerPool) -> None:
+        await wait_for(lambda: _at_least(self.applied, wanted), what, watch=pool.alive)
+
+    async def report_into(self, report: FaultReport, pool: WorkerPool) -> None:
+        report.sent = len(self.commands)
+        with contextlib.suppress(AssertionError):
+            await wait_for(lambda: _at_least(self.applied, len(self.commands)),
+                           "every command's outcome", watch=pool.alive, limit=60)  # fmt: skip
+        report.applied = await self.applied()
+        report.lost = report.sent - report.applied
+        drafts = await DraftStore(self.client).drafts("shop-demo", self.live)
+        last = self.ASSIGNEES[(self.ROUNDS - 1) % 2]
+        report.drafts = len(drafts)
+        # a draft its customer cancelled refuses every assign (draft_not_open) and keeps none
+        report.drafts_equal = sum(
+            1 for d in drafts if d["staff"] == (None if d["status"] == "cancelled" else last)
+        )
+
+
+async def _staff_rounds_started(
+    settings: Settings, scene: Scene, pool: WorkerPool, client: redis.asyncio.Redis, live: str,
+    feed: Feed,
+) -> tuple[_StaffRounds, asyncio.Task[None]]:  # fmt: skip
+    """A worker started, the feed applied, then the rounds being sent."""
+    worker = pool.start()
+    await _one_worker_ready(settings, pool)
+    await feed.produce(settings, 1000.0)
+    await wait_until_applied(settings, feed, watch=[worker])
+    rounds = _StaffRounds(settings, client, live)
+    await rounds.prepare()
+    return rounds, asyncio.create_task(rounds.send_all())
+
+
 async def commands_power_loss(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
     """Staff commands through Kafka while Redis loses its last seconds (the power-loss copy
-    of `redis_power_loss`): rounds of `assign` commands on every draft, the assignee changing
-    each round. Every command must have its outcome in the store at the end, and every draft
-    the last round's assignee: a command whose effect Redis lost must be applied again."""
-    from aiokafka import AIOKafkaProducer
-
-    from orders.commands import Assign
-    from orders.store import livestream_prefix
-
+    of `redis_power_loss`): `_StaffRounds`."""
     redis = OwnRedis(scene.workdir / "redis")
     redis.start()
     scene = _with_redis(scene, redis.url)
     settings = scene.settings
     copy = scene.workdir / "aof-copy"
     feed = await Feed.create(settings, scene.workdir, livestreams=1, comments=300)
-    live = feed.livestreams[0]
     pool = WorkerPool(settings, scene.workdir)
     report = FaultReport("commands, Redis power loss (AOF copy)")
     client = redis_client(settings.redis)
-    cmds_key = f"{livestream_prefix('shop-demo', live)}:cmds"
     try:
-        worker = pool.start()
-        await _one_worker_ready(settings, pool)
-        await feed.produce(settings, 1000.0)
-        await wait_until_applied(settings, feed, watch=[worker])
-        seqs = [d["seq"] for d in await DraftStore(client).drafts("shop-demo", live)]
-        rounds = 6
-        commands = [
-            Assign(command_id=f"r{r}-s{seq}", staff_id="lan", issued_at="2026-12-03T20:00:00+07:00",
-                   livestream_id=live, seq=seq, assignee=("lan", "minh")[r % 2])
-            for r in range(rounds) for seq in seqs
-        ]  # fmt: skip
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all",
-                                    enable_idempotence=True)  # fmt: skip
-        await producer.start()
-
-        async def applied() -> int:
-            for _ in range(50):  # Redis restarts in the middle: the client reconnects
-                with contextlib.suppress(RedisConnectionError, OSError):
-                    return int(await client.hlen(cmds_key))
-                await asyncio.sleep(0.1)
-            return -1
-
-        async def send_all() -> None:
-            try:
-                for command in commands:
-                    await producer.send_and_wait(settings.topics.order_commands,
-                                                 command.model_dump_json().encode(),
-                                                 key=live.encode())  # fmt: skip
-                    await asyncio.sleep(1 / 100)  # staff at 100 commands a second
-            finally:
-                await producer.stop()
-
-        sending = asyncio.create_task(send_all())
-        third = len(commands) // 3
-        await wait_for(lambda: _at_least(applied, third), "a third of the commands",
-                       watch=[worker])  # fmt: skip
+        rounds, sending = await _staff_rounds_started(
+            settings, scene, pool, client, feed.livestreams[0], feed
+        )
+        await rounds.until_applied(len(rounds.commands) // 3, "a third of the commands", pool)
         redis.copy_aof(copy)
-        copied = await applied()
-        await wait_for(lambda: _at_least(applied, copied + 40), "40 more commands applied",
-                       watch=[worker])  # fmt: skip
-        ahead = await applied()
+        copied = await rounds.applied()
+        await rounds.until_applied(copied + 40, "40 more commands applied", pool)
+        ahead = await rounds.applied()
         redis.kill()
         redis.restore_aof(copy)
         redis.start()
-        report.notes.append(f"Redis came back {ahead - await applied()} commands behind")
+        report.notes.append(f"Redis came back {ahead - await rounds.applied()} commands behind")
         await sending
-        report.sent = len(commands)
-        with contextlib.suppress(AssertionError):
-            await wait_for(lambda: _at_least(applied, len(commands)), "every command's outcome",
-                           watch=[worker], limit=60)  # fmt: skip
-        report.applied = await applied()
-        report.lost = report.sent - report.applied
-        drafts = await DraftStore(client).drafts("shop-demo", live)
-        last = ("lan", "minh")[(rounds - 1) % 2]
-        report.drafts = len(drafts)
-        # a draft its customer cancelled refuses every assign (draft_not_open) and keeps none
-        report.drafts_equal = sum(
-            1 for d in drafts if d["staff"] == (None if d["status"] == "cancelled" else last)
-        )
+        await rounds.report_into(report, pool)
     finally:
         pool.close()
         await client.aclose()
         redis.stop()
+    return report
+
+
+async def commands_cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
+    """`_StaffRounds` with the store on a Redis Cluster: the master serving the livestream is
+    killed -9 while its replica lags (`cluster_failover`'s way), and the command agent's own
+    record is on another master, which keeps it: only the marks in the livestream's hash tag
+    can tell the agent that the commands' effects went back (stream/command_positions.py)."""
+    from redis.crc import key_slot
+
+    from orders.store import livestream_prefix
+    from stream.command_positions import positions_key
+
+    cluster = _own_cluster(scene)
+    scene = _with_redis(scene, cluster.url)
+    settings = scene.settings
+    feed = await Feed.create(settings, scene.workdir, livestreams=4, comments=400)
+    record = positions_key(settings.app_id, settings.topics.order_commands)
+    record_master = cluster.master_of_slot(key_slot(record.encode()))
+
+    def slot_of(live: str) -> int:
+        return key_slot(f"{livestream_prefix('shop-demo', live)}:meta".encode())
+
+    others = [
+        live for live in feed.livestreams if cluster.master_of_slot(slot_of(live)) != record_master
+    ]
+    assert others, "every livestream of the feed is on the record's master: another seed needed"
+    live = others[0]
+    pool = WorkerPool(settings, scene.workdir)
+    report = FaultReport("commands, Redis Cluster master kill -9 (failover)")
+    client = redis_client(settings.redis)
+    try:
+        rounds, sending = await _staff_rounds_started(settings, scene, pool, client, live, feed)
+        await rounds.until_applied(len(rounds.commands) // 3, "a third of the commands", pool)
+        master = cluster.master_of_slot(slot_of(live))
+        replica = await _synced_replica(cluster, master, pool)
+        replica_pid = replica.pid()
+        assert replica_pid is not None
+        os.kill(replica_pid, signal.SIGSTOP)  # it lags from here on (see `cluster_failover`)
+        try:
+            cut = ["redis-cli", "-p", str(master.port), "client", "kill", "type", "replica"]
+            subprocess.run(cut, check=True, capture_output=True)  # noqa: ASYNC221 - a blink
+            lagging_from = await rounds.applied()
+            await rounds.until_applied(lagging_from + 40, "40 more commands applied", pool)
+            ahead = await rounds.applied()
+            cluster.kill(master)
+        finally:
+            os.kill(replica_pid, signal.SIGCONT)
+        await wait_for(lambda: _at_least(rounds.applied, 0), "the replica serving",
+                       watch=pool.alive)  # fmt: skip
+        report.notes.append(
+            f"master {master.port} killed, lagging replica {replica.port} took over "
+            f"{ahead - await rounds.applied()} commands behind"
+        )
+        await sending
+        await rounds.report_into(report, pool)
+        cluster.up()  # the killed node rejoins, as a replica now
+        await asyncio.to_thread(cluster.wait_ok)
+    finally:
+        pool.close()
+        await client.aclose()
+        cluster.down()
     return report
 
 
@@ -557,7 +651,7 @@ async def cluster_failover(scene: Scene, size: Size = CI["redis"]) -> FaultRepor
         await _until_progress(watch, len(feed.comments) // 3, pool)
         slot = key_slot(f"{livestream_prefix('shop-demo', feed.livestreams[0])}:meta".encode())
         master = cluster.master_of_slot(slot)
-        (replica,) = cluster.replicas_of(master)
+        replica = await _synced_replica(cluster, master, pool)
         replica_pid = replica.pid()
         assert replica_pid is not None
         first = feed.livestreams[0]
@@ -598,6 +692,20 @@ async def _until_livestream_moved(
     await wait_for(reached, f"{livestream} applied up to {mark}", watch=pool.alive, limit=60)
 
 
+async def _synced_replica(
+    cluster: LocalRedisCluster, master: ClusterNode, pool: WorkerPool
+) -> ClusterNode:
+    """The master's replica once it follows it: one still in its first sync holds nothing, and
+    a failover to it would lose everything, not the last writes."""
+    (replica,) = cluster.replicas_of(master)
+
+    async def synced() -> bool:
+        return await asyncio.to_thread(cluster.replica_synced, replica)
+
+    await wait_for(synced, f"replica {replica.port} in sync", watch=pool.alive)
+    return replica
+
+
 def _own_cluster(scene: Scene) -> LocalRedisCluster:
     cluster = LocalRedisCluster.at(scene.workdir / "redis-cluster", free_cluster_ports())
     cluster.up()
@@ -609,6 +717,7 @@ SCENARIOS = {
     "redis_kill": redis_kill,
     "redis_power_loss": redis_power_loss,
     "commands_power_loss": commands_power_loss,
+    "commands_cluster_failover": commands_cluster_failover,
     "redis_full_disk": redis_full_disk,
     "redis_network": redis_network,
     "broker_kill": broker_kill,
