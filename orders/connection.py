@@ -15,20 +15,26 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 
 from config.settings import cluster_nodes, is_cluster_url
 
 
-def redis_client(url: str, **options: Any) -> Redis:
+def redis_client(url: str, *, retries: bool = True, **options: Any) -> Redis:
     """A client for `url`. A cluster client is typed as `Redis`: it answers the same commands
-    for keys of one slot, which is all the stores send (see the module docstring)."""
+    for keys of one slot, which is all the stores send (see the module docstring).
+
+    `retries=False`: a refused connection or a cluster mid-failover is raised at once, never
+    retried inside the client, for a caller that must look at the store again before it goes
+    on (the command agent: stream/command_positions.py)."""
     if not is_cluster_url(url):
+        if not retries:
+            options["retry"] = Retry(NoBackoff(), 0)
         return Redis.from_url(url, **options)
     nodes = [ClusterNode(host, port) for host, port in cluster_nodes(url)]
     # A failover takes the cluster-node-timeout and an election: retry MOVED and refused
     # connections for a while before giving up (the caller's backoff then takes over).
-    retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1.0), retries=6)
+    retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1.0), retries=6 if retries else 0)
     cluster = RedisCluster(startup_nodes=nodes, retry=retry, **options)
     return cast(Redis, cluster)
 

@@ -127,11 +127,15 @@ def create_app(
         from orders.shop.store import ShopStore
         from stream.staff import CommandProcessor
 
-        client = redis_client(settings.redis, socket_timeout=10)
+        # Redis away is retried by `positions`, a whole command at a time, never inside it
+        # (stream/command_positions.py): not by the client, not by the processor.
+        client = redis_client(settings.redis, socket_timeout=10, retries=False)
         drafts = DraftStore(client)
         backoff = Backoff(after_timeout=functools.partial(drop_idle_connections, client))
         await backoff.call("loading the Redis functions", drafts.load_functions)
-        processor = CommandProcessor(drafts, ShopStore(client), publish, settings.topics, backoff)
+        processor = CommandProcessor(
+            drafts, ShopStore(client), publish, settings.topics, Backoff(retries=0)
+        )
         positions = CommandPositions(
             client,
             command_positions_key(settings.app_id, settings.topics.order_commands),

@@ -151,22 +151,39 @@ end
 return {1, ARGV[3]}
 """
 
-# A scope's mark, never backwards; a livestream's meta is never created by it (a livestream
-# whose retention ended stays gone). Read back as -2: no such key, -1: no mark.
+# A scope's mark, never backwards, and only over the value the attempt read there (ARGV[4]:
+# '' for none read, 'none' for no mark): a different one means the shard went back since. A
+# livestream's meta is never created by it (a livestream whose retention ended stays gone).
+# Returns 1 written, 0 no such livestream, -1 the shard went back.
 _MARK = """
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '')
-if not current or tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[4] ~= '' and (current or 'none') ~= ARGV[4] then return -1 end
+if not current or tonumber(ARGV[2]) > tonumber(current) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
 return 1
 """
+# Read back as -2: no such key, -1: no mark.
 _MARK_READ = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 """
 
 
+class ShardWentBack(Exception):
+    """A scope's mark is not what this attempt read there: its shard went back meanwhile."""
+
+
 class CommandPositions:
-    """The check before each command and the record after it (module docstring)."""
+    """The check before each command and the record after it (module docstring).
+
+    Each command is one attempt: read the store's positions (and the scopes' marks), apply
+    what the store lost, apply the command, mark it, record it. Redis away anywhere in it (or
+    a shard found gone back) starts the attempt over, from the reading: a store that came back
+    older must be looked at again before anything is applied to it, or a command would land on
+    it ahead of the earlier ones it lost. So nothing in an attempt retries on its own: the
+    processor's store calls and the Redis client do not (stream/app.py, `retries=False`)."""
 
     def __init__(
         self,
@@ -179,7 +196,7 @@ class CommandPositions:
         self.client = client
         self.key = key
         self.fetch = fetch  # reads a topic's records [start, end) of one partition from Kafka
-        self.backoff = backoff
+        self.backoff = backoff  # between attempts
         # Only a cluster splits a command's effects from the record (module docstring).
         self.scopes = scopes if isinstance(client, RedisCluster) else None
         self._since: dict[int, int] = {}
@@ -190,19 +207,30 @@ class CommandPositions:
 
     async def handle(self, record: Record, handle: Handle) -> Any:
         """Apply what the store lost before `record`, then `record`, then record where it is."""
+        self._since.setdefault(record.partition, record.offset)
+        where = f"command {record.topic}[{record.partition}]@{record.offset}"
+        return await self.backoff.call(where, lambda: self._attempts(record, handle))
+
+    async def _attempts(self, record: Record, handle: Handle) -> Any:
+        while True:
+            try:
+                return await self._attempt(record, handle)
+            except ShardWentBack as exc:
+                log.warning("%s: looking at the store again before the command", exc)
+
+    async def _attempt(self, record: Record, handle: Handle) -> Any:
         partition = record.partition
-        self._since.setdefault(partition, record.offset)
-        stored, lost_from = await self._stored(partition)
-        stored = await self._catch_up(record, stored, record.offset, handle, lost_from)
+        stored, lost_from, marks = await self._stored(partition)
+        stored = await self._catch_up(record, stored, record.offset, handle, marks, lost_from)
         result = await handle(record)
-        marked = await self._mark(partition, record.offset)
+        marked = await self._mark(partition, record.offset, marks)
         while True:
             written, stored = await self._advance(partition, stored, record.offset, marked)
             if written:
                 return result
             # Redis went back while the command was applied: its effects may be gone as well
             # as those before it; all of them are applied again, in their order.
-            stored = await self._catch_up(record, stored, record.offset + 1, handle)
+            stored = await self._catch_up(record, stored, record.offset + 1, handle, marks)
 
     async def _catch_up(
         self,
@@ -210,6 +238,7 @@ class CommandPositions:
         stored: int | None,
         end: int,
         handle: Handle,
+        marks: dict[str, int | None],
         lost_from: int | None = None,
     ) -> int | None:
         """Apply again the commands the store may have lost before offset `end`; returns the
@@ -225,7 +254,7 @@ class CommandPositions:
             topic, partition = record.topic, record.partition
             for earlier in await self.fetch(topic, partition, missed.start, missed.stop):
                 await handle(earlier)
-                marked = await self._mark(partition, earlier.offset)
+                marked = await self._mark(partition, earlier.offset, marks)
                 written, stored = await self._advance(partition, stored, earlier.offset, marked)
                 if not written:
                     # Redis went back again meanwhile: start over from where it is now, or
@@ -236,33 +265,22 @@ class CommandPositions:
                 return stored
         return stored
 
-    async def _stored(self, partition: int) -> tuple[int | None, int | None]:
-        """The store's position for the partition, and the first offset a scope's shard may
-        have lost (None when not on a cluster, or none lost)."""
+    async def _stored(self, partition: int) -> tuple[int | None, int | None, dict[str, int | None]]:
+        """The store's position for the partition; the first offset a scope's shard may have
+        lost (None when not on a cluster, or none lost); the marks read in the scopes."""
         if self.scopes is None:
-            raw = await self.backoff.call(
-                "reading the command agent's position",
-                lambda: self.client.hget(self.key, str(partition)),
-            )
-            return _offset(raw), None
-        through, flat = await self.backoff.call(
-            "reading the command agent's position",
-            lambda: self._read_script(
-                keys=[self.key, scopes_key(self.key, partition)], args=[str(partition)]
-            ),
-        )
+            return _offset(await self.client.hget(self.key, str(partition))), None, {}
+        keys = [self.key, scopes_key(self.key, partition)]
+        through, flat = await self._read_script(keys=keys, args=[str(partition)])
         recorded = {_text(flat[i]): _first_last(_text(flat[i + 1])) for i in range(0, len(flat), 2)}
         marks = await self._marks(partition, list(recorded))
-        return _offset(through), scopes_lost_from(recorded, marks)
+        return _offset(through), scopes_lost_from(recorded, marks), marks
 
     async def _marks(self, partition: int, keys: list[str]) -> dict[str, int | None]:
         """What each key holds for the partition now; a key that is gone is left out."""
         field = self._mark_field(partition)
-        read = await self.backoff.call(
-            "reading the command agent's marks",
-            lambda: asyncio.gather(
-                *(self._mark_read_script(keys=[key], args=[field]) for key in keys)
-            ),
+        read = await asyncio.gather(
+            *(self._mark_read_script(keys=[key], args=[field]) for key in keys)
         )
         return {
             key: (None if int(value) < 0 else int(value))
@@ -270,21 +288,34 @@ class CommandPositions:
             if int(value) != -2 or not expires(key)
         }
 
-    async def _mark(self, partition: int, offset: int) -> list[str]:
-        """Mark `offset` in every scope the command just handled wrote in; their mark keys."""
+    async def _mark(self, partition: int, offset: int, marks: dict[str, int | None]) -> list[str]:
+        """Mark `offset` in every scope the command just handled wrote in, each over what
+        `marks` says this attempt read or wrote there (kept up to date); their mark keys."""
         if self.scopes is None:
             return []
         keys = sorted({mark_key(scope) for scope in self.scopes()})
         field = self._mark_field(partition)
-        await self.backoff.call(
-            "marking the command agent's position in its scopes",
-            lambda: asyncio.gather(
-                *(
-                    self._mark_script(keys=[key], args=[field, str(offset), str(int(expires(key)))])
-                    for key in keys
+
+        def expected(key: str) -> str:
+            if key not in marks:
+                return ""
+            mark = marks[key]
+            return "none" if mark is None else str(mark)
+
+        answers = await asyncio.gather(
+            *(
+                self._mark_script(
+                    keys=[key], args=[field, str(offset), str(int(expires(key))), expected(key)]
                 )
-            ),
+                for key in keys
+            )
         )
+        for key, answer in zip(keys, answers, strict=True):
+            if int(answer) == -1:
+                raise ShardWentBack(f"the mark in {key} is not what was read before")
+            if int(answer) == 1:
+                kept = marks.get(key)
+                marks[key] = offset if kept is None else max(kept, offset)
         return keys
 
     def _mark_field(self, partition: int) -> str:
@@ -299,12 +330,8 @@ class CommandPositions:
         prune = "1" if marked and offset % PRUNE_EVERY == 0 else "0"
         args = [str(partition), "" if expected is None else str(expected), str(offset)]
         args += [prune, str(offset - PRUNE_BEHIND), *marked]
-        written, current = await self.backoff.call(
-            "recording the command agent's position",
-            lambda: self._advance_script(
-                keys=[self.key, scopes_key(self.key, partition)], args=args
-            ),
-        )
+        keys = [self.key, scopes_key(self.key, partition)]
+        written, current = await self._advance_script(keys=keys, args=args)
         position = _offset(current)
         if int(written):
             return True, max(offset, expected if expected is not None else offset)

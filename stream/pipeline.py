@@ -55,6 +55,11 @@ STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
+    # a cluster mid-failover, to a client that does not retry it itself (the command agent's)
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.ReadOnlyError,
     ConnectionError,
     OSError,
 )
@@ -154,10 +159,12 @@ class Backoff:
         first: float = 0.1,
         ceiling: float = 5.0,
         after_timeout: Callable[[], Awaitable[None]] | None = None,
+        retries: int | None = None,
     ) -> None:
         self.first = first
         self.ceiling = ceiling
         self.after_timeout = after_timeout
+        self.retries = retries  # None: until Redis answers; 0: the caller retries
 
     async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         delay = self.first
@@ -166,7 +173,9 @@ class Backoff:
             try:
                 result = await operation()
             except Exception as exc:
-                if not store_unavailable(exc):
+                if not store_unavailable(exc) or (
+                    self.retries is not None and attempt >= self.retries
+                ):
                     raise
                 attempt += 1
                 metrics.STORE_RETRIES.inc()

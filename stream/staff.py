@@ -59,7 +59,7 @@ from orders.store import DraftStore, FunctionCall, StoreError, fcall_together
 from stream import metrics
 from stream.messages import DeadLetterReason, describe_error, draft_event_json
 from stream.outbound import send_message
-from stream.pipeline import Backoff, Record, dead_letter
+from stream.pipeline import Backoff, Record, dead_letter, store_unavailable
 
 log = logging.getLogger("chotdon.commands")
 Json = dict[str, Any]
@@ -102,6 +102,8 @@ class CommandProcessor:
                     f"command {command.command_id}", lambda: self._apply(command, outgoing)
                 )
             except StoreError as exc:
+                if store_unavailable(exc):
+                    raise  # Redis busy for now, and this processor's backoff does not retry
                 # Refused for good by the store (not Redis being away: that is retried). One
                 # such command must not block every command after it: it is answered, and
                 # kept in dead letters with the store's words, for an engineer.

@@ -363,18 +363,17 @@ class _StaffRounds:
         )
 
 
-async def _staff_rounds_started(
-    settings: Settings, scene: Scene, pool: WorkerPool, client: redis.asyncio.Redis, live: str,
-    feed: Feed,
-) -> tuple[_StaffRounds, asyncio.Task[None]]:  # fmt: skip
-    """A worker started, the feed applied, then the rounds being sent."""
+async def _staff_rounds_ready(
+    settings: Settings, pool: WorkerPool, client: redis.asyncio.Redis, live: str, feed: Feed
+) -> _StaffRounds:
+    """A worker started, the feed applied, the rounds ready to send."""
     worker = pool.start()
     await _one_worker_ready(settings, pool)
     await feed.produce(settings, 1000.0)
     await wait_until_applied(settings, feed, watch=[worker])
     rounds = _StaffRounds(settings, client, live)
     await rounds.prepare()
-    return rounds, asyncio.create_task(rounds.send_all())
+    return rounds
 
 
 async def commands_power_loss(scene: Scene, size: Size = CI["redis"]) -> FaultReport:
@@ -390,9 +389,8 @@ async def commands_power_loss(scene: Scene, size: Size = CI["redis"]) -> FaultRe
     report = FaultReport("commands, Redis power loss (AOF copy)")
     client = redis_client(settings.redis)
     try:
-        rounds, sending = await _staff_rounds_started(
-            settings, scene, pool, client, feed.livestreams[0], feed
-        )
+        rounds = await _staff_rounds_ready(settings, pool, client, feed.livestreams[0], feed)
+        sending = asyncio.create_task(rounds.send_all())
         await rounds.until_applied(len(rounds.commands) // 3, "a third of the commands", pool)
         redis.copy_aof(copy)
         copied = await rounds.applied()
@@ -424,7 +422,7 @@ async def commands_cluster_failover(scene: Scene, size: Size = CI["redis"]) -> F
     cluster = _own_cluster(scene)
     scene = _with_redis(scene, cluster.url)
     settings = scene.settings
-    feed = await Feed.create(settings, scene.workdir, livestreams=4, comments=400)
+    feed = await Feed.create(settings, scene.workdir, livestreams=4, comments=1200)
     record = positions_key(settings.app_id, settings.topics.order_commands)
     record_master = cluster.master_of_slot(key_slot(record.encode()))
 
@@ -440,10 +438,11 @@ async def commands_cluster_failover(scene: Scene, size: Size = CI["redis"]) -> F
     report = FaultReport("commands, Redis Cluster master kill -9 (failover)")
     client = redis_client(settings.redis)
     try:
-        rounds, sending = await _staff_rounds_started(settings, scene, pool, client, live, feed)
-        await rounds.until_applied(len(rounds.commands) // 3, "a third of the commands", pool)
+        rounds = await _staff_rounds_ready(settings, pool, client, live, feed)
         master = cluster.master_of_slot(slot_of(live))
         replica = await _synced_replica(cluster, master, pool)
+        sending = asyncio.create_task(rounds.send_all())
+        await rounds.until_applied(len(rounds.commands) // 3, "a third of the commands", pool)
         replica_pid = replica.pid()
         assert replica_pid is not None
         os.kill(replica_pid, signal.SIGSTOP)  # it lags from here on (see `cluster_failover`)

@@ -145,7 +145,7 @@ async def test_a_livestream_whose_keys_expired_is_neither_recreated_nor_replayed
 
     assert commands.handled == [3]
     commands.touched = {LIVE}
-    await positions._mark(0, 4)
+    await positions._mark(0, 4, {})
     assert not await cluster_client.exists(mark_key(LIVE))
 
 
