@@ -1,10 +1,11 @@
-"""Where the automation intake starts reading, on the real Kafka and Redis.
+"""Where the automation intake starts and hands over reading, on the real Kafka and Redis.
 
 The automation agent was a faust agent in the agents' group (`app_id`); the intake reads in a
 group of its own, which on the first start after the upgrade has no committed offsets. Read
 from the topics' start, it would run the rules again on every old event. It starts where the
 agents' group stood, its own commits come first once it has them, and what neither group
-committed is read from the start."""
+committed is read from the start. A member whose partitions a rebalance takes commits what it
+handled first; a failure that is not Redis stops the worker with nothing committed past it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from live_support import ids_on_distinct_partitions, partitions_of, produce, wai
 from config.settings import Settings
 from orders.connection import redis_client
 from orders.shop.store import ShopStore
+from stream import consuming
 from stream.automation import AutomationProcessor
 from stream.automation_intake import AutomationIntake, automation_group
 from stream.pipeline import Record
@@ -173,3 +175,50 @@ async def test_a_failure_that_is_not_redis_stops_the_worker_with_nothing_committ
     # nothing past the failure, nor the record before it (its fetch did not finish), is
     # committed: the next owner reads them again, and their commands act once
     assert order_tp not in await _committed(live, automation_group(live.app_id))
+
+
+async def test_a_rebalance_hands_over_where_the_first_member_stopped(
+    live: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only forced commits (a revocation, a stop): what the second member reads shows what the
+    # first committed when its partitions were taken.
+    monkeypatch.setattr(consuming, "COMMIT_EVERY", 3600.0)
+    drafts = live.topics.draft_events
+    keys = ids_on_distinct_partitions("live", 4, len(await partitions_of(live, drafts)))
+    before = [await _events(live, drafts, key, 5) for key in keys]
+    first, second = Recording(live), Recording(live)
+    intakes = []
+    try:
+        for recording in (first, second):
+            intake = AutomationIntake(live, _publish, batch_size=500, stop_worker=_fail)
+            await intake.on_start()
+            intake._processor = recording
+            await intake.on_started()
+            intakes.append(intake)
+            if recording is first:
+
+                async def first_read_all() -> bool:
+                    return len(first.handled) >= 5 * len(keys)
+
+                await wait_for(first_read_all, "the first member reading every event")
+
+        async def shared() -> bool:  # the group rebalanced: each member has partitions
+            return all(intake._assigned() for intake in intakes) and not any(
+                intake._to_seek for intake in intakes
+            )
+
+        await wait_for(shared, "the group sharing the partitions between its two members")
+        after = [await _events(live, drafts, key, 3) for key in keys]
+
+        async def read_the_rest() -> bool:
+            return len(first.handled) + len(second.handled) >= 8 * len(keys)
+
+        await wait_for(read_the_rest, "the events produced after the rebalance")
+    finally:
+        for intake in intakes:
+            await intake.stop()
+    old = {(tp.topic, tp.partition, o) for tp, offsets in before for o in offsets}
+    new = {(tp.topic, tp.partition, o) for tp, offsets in after for o in offsets}
+    assert sorted(first.handled) == sorted(set(first.handled))  # nothing twice
+    assert not old & set(second.handled), "read again what the first member had committed"
+    assert set(first.handled) | set(second.handled) == old | new
