@@ -21,8 +21,8 @@ group from offset 0 over the same records, interleaved (a, A, b, f, c, C, k, a, 
   (f) faust   chotdon's CommentPipeline as a faust agent on take_batches (the comment agent
               before the intake), 16 MiB fetch size: the option "faust's take()";
   (c) chotdon chotdon's worker as shipped: the comment intake (stream/intake.py), with the
-              command and automation agents beside it (the automation agent reads every
-              draft event);
+              command agent and the automation intake (stream/automation_intake.py) beside
+              it (automation reads every draft event);
   (o) chotdon the same worker with --agents comments (a flood deployment's comment workers);
   (C) two     two chotdon workers in one group on the 4 partitions: the combined rate, and
               the drafts compared with (c)'s;

@@ -19,9 +19,10 @@ def add_parser(subparsers: Any) -> None:
             "livestream, publishes draft events and dead letters, and resumes where the store "
             "says after a rebalance or a Redis that lost writes. The "
             "command agent applies staff commands and publishes their outcomes, orders and "
-            "order events. The automation agent runs the shop's rules on order and draft "
-            "events. Run several workers to share the partitions. Settings come from CHOTDON_* "
-            "environment variables."
+            "order events. The automation intake runs the shop's rules on order and draft "
+            "events, read in whole fetches (its own group, <app id>.automation; first started "
+            "where the agents' group <app id> had committed). Run several workers to share "
+            "the partitions. Settings come from CHOTDON_* environment variables."
         ),
     )
     parser.add_argument(

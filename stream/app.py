@@ -1,4 +1,7 @@
-"""The faust application: the comment agent and what it needs (Redis, the producer, metrics)."""
+"""The faust application: the worker's readers and what they need (Redis, the producer).
+
+The comment intake and the automation intake are services the app starts (plain aiokafka
+readers, whole fetches: stream/consuming.py); the command agent is a faust agent."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from faust.exceptions import ProducerSendError
 from config.settings import Settings
 from orders.connection import drop_idle_connections, redis_client
 from orders.store import DraftStore
+from stream.automation_intake import AutomationIntake
 from stream.batching import take_batches
 from stream.command_positions import CommandPositions, kafka_fetch
 from stream.command_positions import positions_key as command_positions_key
@@ -150,24 +154,10 @@ def create_app(
         # Staff commands are few: each is applied, published and acked before the next one.
         await _one_record_at_a_time(stream, 50, tuning.batch_within, handle)
 
-    async def automation_agent(stream: Any) -> None:
-        from orders.shop.store import ShopStore
-        from stream.automation import AutomationProcessor
-
-        client = redis_client(settings.redis, socket_timeout=10)
-        processor = AutomationProcessor(ShopStore(client), publish, settings.topics)
-        backoff = Backoff(after_timeout=functools.partial(drop_idle_connections, client))
-
-        async def handle(record: Record) -> Any:
-            return await backoff.call("automation", functools.partial(processor.handle, record))
-
-        await _one_record_at_a_time(stream, 200, tuning.batch_within, handle)
-
-    # One actor each (concurrency=1): faust #606 commits past in-flight events otherwise, and
-    # the records of one livestream, conversation or order must stay in order.
-    if "comments" in agents:
-        # Not a faust agent: faust's per-record path was the ceiling (stream/intake.py).
-        intake = CommentIntake(
+    def start_reader(kind: type[CommentIntake | AutomationIntake], topic: Any) -> None:
+        """A reader of whole fetches, not a faust agent: faust's per-record path was the
+        worker's ceiling (stream/consuming.py). faust starts and stops it with the app."""
+        service = kind(
             settings,
             publish,
             batch_size=tuning.batch_size,
@@ -175,17 +165,22 @@ def create_app(
             heartbeat_interval=tuning.heartbeat_interval,
             request_timeout=tuning.kafka_request_timeout,
             stop_worker=_stop_worker,
-            declare=comments.maybe_declare,
+            declare=topic.maybe_declare,
         )
-        app._extra_services.append(intake)  # type: ignore[arg-type]  # instances start too
-    if "commands" in agents:
-        commands = app.topic(settings.topics.order_commands, key_type=bytes, value_type=bytes,
-                             internal=False)  # fmt: skip
-        app.agent(commands, concurrency=1, name="command_agent")(command_agent)
+        app._extra_services.append(service)  # type: ignore[arg-type]  # instances start too
+
+    if "comments" in agents:
+        start_reader(CommentIntake, comments)
     if "automation" in agents:
         events = app.topic(settings.topics.order_events, settings.topics.draft_events,
                            key_type=bytes, value_type=bytes, internal=False)  # fmt: skip
-        app.agent(events, concurrency=1, name="automation_agent")(automation_agent)
+        start_reader(AutomationIntake, events)
+    if "commands" in agents:
+        # One actor (concurrency=1): faust #606 commits past in-flight events otherwise, and
+        # the records of one livestream, conversation or order must stay in order.
+        commands = app.topic(settings.topics.order_commands, key_type=bytes, value_type=bytes,
+                             internal=False)  # fmt: skip
+        app.agent(commands, concurrency=1, name="command_agent")(command_agent)
     return app
 
 

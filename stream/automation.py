@@ -1,5 +1,5 @@
-"""The automation agent's work: shop rules evaluated on order and draft events, acted on through
-commands.
+"""Automation's work: shop rules evaluated on order and draft events, acted on through commands
+(stream/automation_intake.py reads the events and hands them here).
 
 `handle` takes one record of `chotdon.order-events` or `chotdon.draft-events`, works out the
 triggers it means (order created, status changed; draft created, customer flagged, waitlist

@@ -5,8 +5,8 @@ cancelled at shutdown while it waits for Redis, the batch is acked anyway, its o
 committed, and the comments are lost (NOTES.md, "faust-streaming traps"). This is the same
 buffering, but it never acks: the caller calls `stream.ack(event)` for each event once it is
 applied and published. A batch abandoned by an exception or a cancellation stays
-unacknowledged, and Kafka delivers it again. The command and automation agents read their
-topics so; the comments topic is not a faust stream at all (stream/intake.py).
+unacknowledged, and Kafka delivers it again. The command agent reads its topic so; the
+comment and automation topics are not faust streams at all (stream/consuming.py).
 """
 
 from __future__ import annotations

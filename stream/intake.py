@@ -4,8 +4,8 @@ faust hands an agent its records one at a time (77 µs of worker CPU per record 
 4 µs for an aiokafka `getmany` loop: benchmarks/README.md), so the comment path does not go
 through a faust agent. `CommentIntake` is a `mode.Service` that the faust app starts and stops
 with the worker; it drives a plain aiokafka consumer in a consumer group of its own
-(`comment_group`: faust's group speaks faust's assignment protocol, which a plain consumer
-cannot join), so workers share the partitions and rebalance as the agents' partitions do.
+(`comment_group`; what such readers share is stream/consuming.py), so workers share the
+partitions and rebalance as the agents' partitions do.
 
 One batch is whatever `getmany` returns (up to `Tuning.batch_size` records, as soon as any are
 fetched): decoded and parsed while the previous batch is being applied, then applied (one FCALL
@@ -23,35 +23,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import mode
-import redis.asyncio
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from config.settings import Settings
-from orders.connection import drop_idle_connections, redis_client
 from orders.store import DraftStore, WatermarkBehind
 from stream import metrics
-from stream.pipeline import Backoff, CommentPipeline, KnownWatermarks, Prepared, Record
+from stream.consuming import QUIET_WAIT, GroupReader, Publish, lags
+from stream.pipeline import CommentPipeline, KnownWatermarks, Prepared, Record
 
 log = logging.getLogger("chotdon.intake")
 
-Publish = Callable[[Sequence[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 Flags = Callable[[str, list[str], list[str]], Awaitable[dict[str, Any]]]
-FETCH_BYTES = 16 * 1024 * 1024  # per partition and fetch: a whole burst in one round trip
-COMMIT_EVERY = 1.0  # seconds between Kafka commits (the store's positions are per batch)
-# How long one `getmany` waits when nothing is fetched. Records end the wait as soon as they
-# arrive, so it adds no latency; it is how often a quiet intake looks at its housekeeping
-# (seeking newly assigned partitions, committing, stopping). At 10 ms a quiet worker spent
-# ~26 ms of CPU per second polling: ~5 µs per comment at 5,000 comments/s (benchmarks/README.md).
-QUIET_WAIT = 0.25
 
 
 def comment_group(app_id: str) -> str:
@@ -99,116 +87,45 @@ class _Batch:
     epoch: int
 
 
-class CommentIntake(mode.Service):
+class CommentIntake(GroupReader):
     """The comment path of a worker: consume, apply, publish, commit (module docstring)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        publish: Publish,
-        *,
-        batch_size: int,
-        stop_worker: Callable[[BaseException], None],
-        session_timeout: float = 6.0,
-        heartbeat_interval: float = 1.0,
-        request_timeout: float = 30.0,
-        declare: Callable[[], Awaitable[Any]] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.settings = settings
-        self.publish = publish
-        self.batch_size = batch_size
-        self.session_timeout = session_timeout
-        self.heartbeat_interval = heartbeat_interval
-        self.request_timeout = request_timeout
-        self.stop_worker = stop_worker
-        self.declare = declare  # creates the topic if missing (faust's declaration)
-        self._runner: asyncio.Future[None] | None = None
-        self.group = comment_group(settings.app_id)
+    def __init__(self, settings: Settings, publish: Publish, **kwargs: Any) -> None:
+        super().__init__(
+            settings,
+            publish,
+            group=comment_group(settings.app_id),
+            topics=[settings.topics.comments],
+            **kwargs,
+        )
         self.topic = settings.topics.comments
         self.known = KnownWatermarks()
-        self.backoff = Backoff()
-        self._epoch = 0  # +1 on every rebalance and re-seek: older batches are dropped
-        self._to_seek: set[TopicPartition] = set()
-        self._done: dict[TopicPartition, int] = {}  # applied, published, not committed yet
-        self._committed_at = time.monotonic()
         self._in_flight: asyncio.Task[None] | None = None
         self._books: asyncio.Future[None] | None = None  # the last batch's record and commit
-        self._consumer: AIOKafkaConsumer | None = None
-        self._client: redis.asyncio.Redis | None = None
         self._store: DraftStore | None = None
         self._pipeline: CommentPipeline | None = None
-        super().__init__(**kwargs)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def on_start(self) -> None:
         from orders.shop.store import ShopStore
 
-        self._client = redis_client(self.settings.redis, socket_timeout=10)
-        self.backoff.after_timeout = functools.partial(drop_idle_connections, self._client)
-        self._store = DraftStore(self._client)
+        client = self._redis()
+        self._store = DraftStore(client)
         await self.backoff.call("loading the Redis functions", self._store.load_functions)
-        flags: Flags = ShopStore(self._client).customer_flags
+        flags: Flags = ShopStore(client).customer_flags
         self._pipeline = CommentPipeline(
             self._store, self.publish, self.settings.topics, self.backoff, flags, self.known
         )
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka,
-            group_id=self.group,
-            client_id=f"{self.group}-intake",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=FETCH_BYTES,
-            fetch_max_bytes=4 * FETCH_BYTES,
-            max_poll_records=self.batch_size,
-            request_timeout_ms=int(self.request_timeout * 1000),
-            session_timeout_ms=int(
-                self.settings_seconds("BROKER_SESSION_TIMEOUT", self.session_timeout) * 1000
-            ),
-            heartbeat_interval_ms=int(
-                self.settings_seconds("BROKER_HEARTBEAT_INTERVAL", self.heartbeat_interval) * 1000
-            ),
-        )
-        self._consumer.subscribe([self.topic], listener=_Listener(self))
-        await self._consumer.start()
-
-    @staticmethod
-    def settings_seconds(name: str, default: float) -> float:
-        """faust's broker timings from the environment (the tests shorten them), so both
-        groups of a worker notice a dead member equally fast."""
-        import os
-
-        try:
-            return float(os.environ.get(name, default))
-        except ValueError:
-            return default
-
-    async def on_started(self) -> None:
-        if self.declare is not None:
-            await self.declare()
-        self._runner = asyncio.ensure_future(self._run())
+        await self._join()
 
     async def on_stop(self) -> None:
         """Let the batch in flight finish if Redis answers (else leave it unacknowledged for
         the next worker), commit what is done, leave the group."""
-        self._epoch += 1
-        runner = self._runner
-        if runner is not None:
-            try:
-                await asyncio.wait_for(runner, timeout=15)
-            except (TimeoutError, asyncio.CancelledError):
-                pass
-            except Exception:  # reported by the loop, which stopped the worker
-                log.debug("the intake's loop ended with an error", exc_info=True)
+        await self._stop_loop()
         await self._settle(limit=10)
         await self._books_kept(limit=10)
-        await self._commit_kafka(force=True)
-        if self._consumer is not None:
-            with contextlib.suppress(Exception):
-                await self._consumer.stop()
-        if self._client is not None:
-            await self._client.aclose()
+        await self._disconnect()
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -216,39 +133,31 @@ class CommentIntake(mode.Service):
         consumer, pipeline = self._consumer, self._pipeline
         assert consumer is not None and pipeline is not None
         wait_ms = int(QUIET_WAIT * 1000)
-        try:
-            while not self.should_stop:
-                if self._to_seek:
-                    await self._seek_to_store()
-                epoch = self._epoch
-                fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=self.batch_size)
-                if not fetched:
-                    quiet = self._in_flight is None or self._in_flight.done()
-                    if quiet and (self._books is None or self._books.done()):
-                        await self._commit_kafka()  # quiet now: what is done gets committed
-                    continue
-                if epoch != self._epoch:
-                    continue  # assigned or sought meanwhile: these positions are void
-                records = [
-                    Record(r.topic, r.partition, r.offset, r.key, r.value)
-                    for batch in fetched.values()
-                    for r in batch
-                ]
-                ends = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
-                self._observe_lag(ends)
-                prepared = await pipeline.prepare(records)
-                # While Redis applies batch N (on the other core), this loop parsed batch N+1.
-                await self._settle()
-                if epoch != self._epoch:
-                    continue
-                self._in_flight = asyncio.ensure_future(self._apply(_Batch(prepared, ends, epoch)))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            if self.should_stop:  # the consumer stopped under getmany: shutting down
-                return
-            self.stop_worker(exc)  # a bug here must not leave a worker that applies nothing
-            raise
+        while not self.should_stop:
+            if self._to_seek:
+                await self._seek_to_store()
+            epoch = self._epoch
+            fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=self.batch_size)
+            if not fetched:
+                quiet = self._in_flight is None or self._in_flight.done()
+                if quiet and (self._books is None or self._books.done()):
+                    await self._commit_kafka()  # quiet now: what is done gets committed
+                continue
+            if epoch != self._epoch:
+                continue  # assigned or sought meanwhile: these positions are void
+            records = [
+                Record(r.topic, r.partition, r.offset, r.key, r.value)
+                for batch in fetched.values()
+                for r in batch
+            ]
+            ends = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+            self._observe_lag(ends)
+            prepared = await pipeline.prepare(records)
+            # While Redis applies batch N (on the other core), this loop parsed batch N+1.
+            await self._settle()
+            if epoch != self._epoch:
+                continue
+            self._in_flight = asyncio.ensure_future(self._apply(_Batch(prepared, ends, epoch)))
 
     async def _settle(self, limit: float | None = None) -> None:
         """Wait for the batch in flight; a failure of it has stopped the worker already."""
@@ -287,7 +196,7 @@ class CommentIntake(mode.Service):
             raise
         if batch.epoch != self._epoch:
             return  # rebalanced while applying: applied and published, the next owner replays
-        self._done.update(batch.ends)
+        self._commits.finished(batch.ends)
         # The record and the commit are off the next batch's path (it may be applied now),
         # one after the other in batch order.
         self._books = asyncio.ensure_future(self._keep_books(self._books, dict(batch.ends)))
@@ -313,10 +222,6 @@ class CommentIntake(mode.Service):
 
     # -- positions ------------------------------------------------------------------------
 
-    def _assigned(self) -> set[TopicPartition]:
-        consumer = self._consumer
-        return set() if consumer is None else set(consumer.assignment())
-
     async def _record_positions(self, ends: Mapping[TopicPartition, int]) -> None:
         """The store's record of this batch: per partition the last offset applied and
         published, and the watermark of every livestream it knows there. Written after the
@@ -334,22 +239,8 @@ class CommentIntake(mode.Service):
         )
 
     async def _commit_kafka(self, *, force: bool = False) -> None:
-        consumer = self._consumer
-        if consumer is None or not self._done:
-            return
-        if not force and time.monotonic() - self._committed_at < COMMIT_EVERY:
-            return
-        assigned = self._assigned()
-        offsets = {tp: end for tp, end in self._done.items() if tp in assigned}
-        self._done.clear()
-        self._committed_at = time.monotonic()
-        if not offsets:
-            return
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-            # a rebalance took the partitions: the next owner starts at the store's positions
-            log.info("offsets not committed (%s: %s)", type(exc).__name__, exc)
+        # a commit a rebalance refused: the next owner starts at the store's positions
+        await self._commits.commit(self._consumer, force=force)
 
     async def _seek_to_store(self) -> None:
         consumer, store, client = self._consumer, self._store, self._client
@@ -414,13 +305,9 @@ class CommentIntake(mode.Service):
                 consumer.seek(tp, offset)
 
     def _observe_lag(self, ends: Mapping[TopicPartition, int]) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        for tp, end in ends.items():
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(0, highwater - end))
+        if self._consumer is not None:
+            for tp, lag in lags(self._consumer, ends):
+                metrics.CONSUMER_LAG.labels(str(tp.partition)).set(lag)
 
     # -- rebalancing ----------------------------------------------------------------------
 
@@ -431,22 +318,6 @@ class CommentIntake(mode.Service):
         await self._books_kept(limit=10)
         await self._commit_kafka(force=True)
         self.known.forget(tp.partition for tp in partitions)
-
-    def assigned(self, partitions: set[TopicPartition]) -> None:
-        """Seek before anything of them is applied (the loop does it: Redis may be away)."""
-        self._epoch += 1
-        self._to_seek |= partitions
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, intake: CommentIntake) -> None:
-        self.intake = intake
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.intake.revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.intake.assigned(assigned)
 
 
 def _flat(fields: Mapping[str, int]) -> list[str]:

@@ -39,6 +39,11 @@ STORE_RETRIES = Counter("chotdon_store_retries_total", "Store calls retried (Red
 CONSUMER_LAG = Gauge(
     "chotdon_consumer_lag", "Records behind the partition's high watermark", ["partition"]
 )
+AUTOMATION_LAG = Gauge(
+    "chotdon_automation_lag",
+    "Order and draft events the automation intake has still to read, per partition",
+    ["topic", "partition"],
+)
 COMMANDS = Counter(
     "chotdon_commands_total", "Staff commands handled, by type and outcome", ["type", "outcome"]
 )
