@@ -45,10 +45,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import faust
     from prometheus_client import start_http_server
 
-    from stream.app import Tuning, create_app
+    from stream.app import Tuning, Worker, create_app
 
     settings = load_settings()
     port = settings.metrics_port if args.metrics_port is None else args.metrics_port
@@ -67,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         from cli.main import UserError
 
         raise UserError(str(exc)) from None
-    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
+
+    worker = Worker(app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0

@@ -18,9 +18,8 @@ from pipebench.config import FAUST_COMMENT_VARIANTS, RESULT_KEY, SHOP_FILE, Work
 def worker_main(spec: WorkerSpec) -> None:
     """Runs in the worker process: chotdon's faust app; for (a), (A), (b) and (f) a faust
     agent on the comments topic instead of the intake."""
-    import faust
 
-    from stream.app import Tuning, create_app
+    from stream.app import Tuning, Worker, create_app
 
     settings = load_settings()
     tuning = Tuning(**spec.knobs.tuning)  # type: ignore[arg-type]
@@ -57,7 +56,7 @@ def worker_main(spec: WorkerSpec) -> None:
     if spec.knobs.gc_freeze:
         gc.collect()
         gc.freeze()
-    worker = faust.Worker(app, loglevel=spec.knobs.loglevel, quiet=True)
+    worker = Worker(app, loglevel=spec.knobs.loglevel, quiet=True)
     worker.execute_from_commandline()
 
 
