@@ -90,10 +90,16 @@ async def produce_schedule(
 
 
 async def watch_lag(
-    settings: Settings, store: Any, livestreams: Sequence[str], series: list[Any], stop: Any
+    settings: Settings,
+    store: Any,
+    livestreams: Sequence[str],
+    series: list[Any],
+    stop: Any,
+    progress: list[tuple[float, dict[str, int]]] | None = None,
 ) -> None:
     """Every 0.2 s: records on the topic (end offsets) minus records applied (per partition,
-    the highest watermark of its livestreams + 1)."""
+    the highest watermark of its livestreams + 1); and in `progress`, each livestream's highest
+    watermark then (when everything sent by a moment was applied)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
@@ -108,7 +114,11 @@ async def watch_lag(
                 for p, mark in by_partition.items():
                     applied[p] = max(applied.get(p, 0), mark + 1)
             produced = sum(ends.values())
-            series.append((time.time(), produced, produced - sum(applied.values())))
+            now = time.time()
+            series.append((now, produced, produced - sum(applied.values())))
+            if progress is not None:
+                progress.append((now, {live: max(m.values(), default=-1)
+                                       for live, m in marks.items()}))  # fmt: skip
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.2)
     finally:
@@ -172,7 +182,10 @@ async def flood_run(
     collector = asyncio.ensure_future(
         collect_events(settings, settings.topics.draft_events, emitted)
     )
-    watcher = asyncio.ensure_future(watch_lag(settings, store, livestreams, lag, stop))
+    progress_series: list[tuple[float, dict[str, int]]] = []
+    watcher = asyncio.ensure_future(
+        watch_lag(settings, store, livestreams, lag, stop, progress_series)
+    )
     try:
         await _wait_ready(worker, settings.topics.comments)
         acked = await produce_schedule(settings, chosen, phases, sent_at, phase_of, marks)
@@ -182,7 +195,14 @@ async def flood_run(
         for (live, _p, offset), comment in zip(acked, chosen, strict=True):
             if sent_at[comment.livestream_id, comment.id] <= burst_end:
                 cutoff[live] = offset
-        caught_up_at = None
+        # From the watcher's samples, taken while the schedule went on: the check below starts
+        # only once the whole schedule was sent (the 30 s after the burst included), so alone it
+        # could never find a catch-up shorter than that phase (it reported ~31 s every time).
+        caught_up_at = next(
+            (t for t, applied in progress_series if t >= burst_end
+             and all(applied.get(k, -1) >= v for k, v in cutoff.items())),
+            None,
+        )  # fmt: skip
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             progress = {live: (await store.progress(SHOP_ID, live))[0] for live in last}
