@@ -182,11 +182,10 @@ def _dashboard(settings: Settings, console: Any, shop_id: str, livestream: str) 
 
 
 async def _demo_accounts(settings: Settings, shop_id: str, password: str) -> None:
-    from redis.asyncio import Redis
-
+    from orders.connection import redis_client
     from web.accounts import AccountStore
 
-    client = Redis.from_url(settings.redis)
+    client = redis_client(settings.redis)
     try:
         accounts = AccountStore(client)
         for staff, role in DEMO_ACCOUNTS:

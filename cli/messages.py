@@ -26,16 +26,15 @@ def add_parser(subparsers: Any) -> None:
 
 
 async def _load(args: argparse.Namespace) -> list[dict[str, Any]]:
-    import redis.asyncio
-
     from connectors.outbound import deliveries
+    from orders.connection import redis_client
     from orders.shop.store import ShopStore
 
     settings = load_settings()
     async with ShopStore.connect(settings.redis) as store:
         shop_id = await shop_id_of(store, args.shop_id)
         messages: list[dict[str, Any]] = await store.messages(shop_id, args.last)
-    client = redis.asyncio.Redis.from_url(settings.redis)
+    client = redis_client(settings.redis)
     try:
         found = await deliveries(client, shop_id, [str(m["message_id"]) for m in messages])
     finally:

@@ -73,13 +73,12 @@ def _password(args: argparse.Namespace) -> str:
 
 
 async def _add(args: argparse.Namespace, password: str) -> str:
-    from redis.asyncio import Redis
-
     from cli.main import UserError
+    from orders.connection import redis_client
     from orders.shop.store import ShopStore
     from web.accounts import AccountError, AccountStore
 
-    client = Redis.from_url(load_settings().redis)
+    client = redis_client(load_settings().redis)
     try:
         shop = await ShopStore(client).config(args.shop_id)
         if shop is not None and shop.staff and args.staff not in {p.id for p in shop.staff}:
@@ -105,12 +104,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
+    from orders.connection import redis_client
     from web.accounts import AccountStore
 
     async def read() -> list[Any]:
-        client = Redis.from_url(load_settings().redis)
+        client = redis_client(load_settings().redis)
         try:
             return await AccountStore(client).accounts(args.shop_id)
         finally:
@@ -125,13 +123,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_token(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
     from cli.main import UserError
+    from orders.connection import redis_client
     from web.accounts import AccountError, AccountStore
 
     async def issue() -> tuple[str, Any]:
-        client = Redis.from_url(load_settings().redis)
+        client = redis_client(load_settings().redis)
         try:
             return await AccountStore(client).issue_token(
                 args.shop_id, args.staff, args.days, args.label
@@ -150,12 +147,11 @@ def run_token(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
+    from orders.connection import redis_client
     from web.accounts import AccountStore
 
     async def remove() -> bool:
-        client = Redis.from_url(load_settings().redis)
+        client = redis_client(load_settings().redis)
         try:
             return await AccountStore(client).remove_account(args.shop_id, args.staff)
         finally:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import redis.asyncio
 
 from config.connectors import LiveSource
 from config.settings import PlatformUrls, Settings
@@ -29,6 +28,7 @@ from connectors.outbound import Sender
 from connectors.pollers import ShopeeReader, TikTokReader, YouTubeReader
 from connectors.sink import CommentProducer, Cursors, LiveSink
 from connectors.webhook import Route, webhook_app
+from orders.connection import redis_client
 
 log = logging.getLogger("chotdon.connect")
 EXIT_TOKEN_EXPIRED = 3
@@ -159,7 +159,7 @@ async def run(
     for sig in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    client = redis.asyncio.Redis.from_url(settings.redis, socket_timeout=10)
+    client = redis_client(settings.redis, socket_timeout=10)
     producer = CommentProducer(settings.kafka)
     await producer.start()
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0),

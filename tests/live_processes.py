@@ -8,7 +8,8 @@ that needs the product's own modules is in tests/live_support.py.
 - `live`: the per-test Settings of `kafka_settings` (own topics and consumer group), pointed at
   database LIVE_REDIS_DB of the test Redis, with a stack dir in tmp_path and metrics off. A database
   of our own because tests/integration/test_store.py FLUSHDBs database 0, possibly from another
-  pytest session sharing the stack; nothing here flushes anything.
+  pytest session sharing the stack; nothing here flushes anything. `ON_BOTH_STORES` runs a test
+  on the session's Redis Cluster as well.
 - `workers`: starts `chotdon worker` subprocesses (log files in tmp_path), always stops them, and
   prints the end of every log (pytest shows it when the test failed).
 - `chotdon(...)`: runs any other subcommand as a user would, with the same settings.
@@ -177,15 +178,20 @@ WorkerFactory = Callable[..., Worker]
 
 
 @pytest.fixture
-def live(kafka_settings: Settings, tmp_path: Path) -> Settings:
+def live(request: pytest.FixtureRequest, kafka_settings: Settings, tmp_path: Path) -> Settings:
+    """Parametrized indirectly with "cluster" (`ON_BOTH_STORES`), the store is the session's
+    Redis Cluster (tests/conftest.py `redis_cluster`) instead of the test Redis."""
     stack_dir = tmp_path / "stack"
     stack_dir.mkdir()
-    return dataclasses.replace(
-        kafka_settings,
-        redis=redis_url_with_db(kafka_settings.redis, LIVE_REDIS_DB),
-        stack_dir=stack_dir,
-        metrics_port=0,
-    )
+    if getattr(request, "param", "redis") == "cluster":
+        redis = request.getfixturevalue("redis_cluster").url
+    else:
+        redis = redis_url_with_db(kafka_settings.redis, LIVE_REDIS_DB)
+    return dataclasses.replace(kafka_settings, redis=redis, stack_dir=stack_dir, metrics_port=0)
+
+
+# A live-pipeline test with this mark runs twice: on the test Redis and on a Redis Cluster.
+ON_BOTH_STORES = pytest.mark.parametrize("live", ["redis", "cluster"], indirect=True)
 
 
 @pytest.fixture

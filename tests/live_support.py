@@ -41,6 +41,7 @@ from config.loader import load_shop
 from config.settings import Settings
 from config.shop import ShopConfig
 from orders.book import OrderBook
+from orders.connection import redis_client
 from orders.events import CommentEvent
 from orders.store import DraftStore, livestream_prefix
 from parsers import compile_grammar
@@ -152,9 +153,7 @@ async def store_drafts(settings: Settings, shop_id: str, livestream_id: str) -> 
 async def raw_state(settings: Settings, shop_id: str, livestream_id: str) -> Json:
     """The stored drafts' JSON byte for byte (the view hash of orders/README.md), with the
     customers, the unattributed comments and the progress."""
-    import redis.asyncio
-
-    client = redis.asyncio.Redis.from_url(settings.redis)
+    client = redis_client(settings.redis)
     try:
         view = await client.hgetall(f"{livestream_prefix(shop_id, livestream_id)}:view")
     finally:
@@ -495,12 +494,10 @@ class InProcessPipeline:
     does, one `handle` per batch, under the test's control."""
 
     def __init__(self, settings: Settings) -> None:
-        import redis.asyncio
-
         from stream.pipeline import Backoff, CommentPipeline
 
         self.settings = settings
-        self.redis = redis.asyncio.Redis.from_url(settings.redis)
+        self.redis = redis_client(settings.redis)
         self.store = DraftStore(self.redis)
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all")
         self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from config.settings import Settings
 from config.shop import ShopConfig
+from orders.connection import redis_client
 from orders.shop.store import ShopStore
 from orders.store import DraftStore, LivestreamInfo
 from stream.client import CommandClient
@@ -32,7 +33,7 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        redis = Redis.from_url(settings.redis)
+        redis = redis_client(settings.redis)
         commands = CommandClient(settings)
         try:
             await redis.ping()

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from live_processes import live
+from live_processes import ON_BOTH_STORES, live
 from live_support import ids_on_distinct_partitions, partitions_of, produce, wait_for
 
 from config.settings import Settings
@@ -29,7 +29,7 @@ from stream.pipeline import Record
 
 __all__ = ["live"]
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), ON_BOTH_STORES]
 
 
 class Recording(AutomationProcessor):

@@ -22,12 +22,16 @@ from connect_support import (
     shop_toml,
 )
 from fake_platforms import FakeLive, serve_fakes
+from live_processes import ON_BOTH_STORES
 from live_support import unique, wait_for
 from prometheus_client import REGISTRY
 
 from config.settings import Settings
 from connectors.sink import cursor_key
+from orders.connection import redis_client
 from parsers.phones import find_phones
+
+pytestmark = ON_BOTH_STORES
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "data" / "payloads"
 WEBHOOK_PAYLOAD = PAYLOADS / "facebook_page_webhook_feed_comment.constructed.json"
@@ -230,7 +234,6 @@ async def test_facebook_webhook_checks_signatures_and_feeds_the_live(
 async def test_cursor_is_stored_only_after_kafka_has_the_comments(
     live: Settings, tmp_path: Path
 ) -> None:
-    import redis.asyncio
 
     livestream = unique("fb-cur")
     shop = load(shop_toml(tmp_path, [(livestream, "facebook", "900000000000001")], read="poll"))
@@ -238,7 +241,7 @@ async def test_cursor_is_stored_only_after_kafka_has_the_comments(
     fake.post(50)
     async with serve_fakes(fake) as base, connector(live, base, shop, [livestream]) as (task, _):
         assert await finished(task) == 0
-    client = redis.asyncio.Redis.from_url(live.redis)
+    client = redis_client(live.redis)
     try:
         state = orjson.loads(await client.get(cursor_key("shop-demo", livestream, "facebook")))
     finally:

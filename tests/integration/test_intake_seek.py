@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import TopicPartition
-from live_processes import live
+from live_processes import ON_BOTH_STORES, live
 from live_support import comment, produce, unique, wait_for
 
 from config.settings import Settings
@@ -20,7 +20,7 @@ from stream.intake import CommentIntake
 
 __all__ = ["live"]
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), ON_BOTH_STORES]
 
 
 async def _publish(messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:

@@ -5,7 +5,8 @@ Some tests drive stream/pipeline.py's CommentPipeline in-process from the topic
 (`in_process_pipeline`, batches under the test's control); the others run `chotdon worker`
 subprocesses (`workers`). Helpers and fixtures: tests/live_support.py, tests/live_processes.py.
 Every test has its own topics, consumer group and livestream ids, on database LIVE_REDIS_DB of
-the test Redis (the Redis-outage tests run a redis-server of their own).
+the test Redis (the Redis-outage tests run a redis-server of their own); those marked
+`ON_BOTH_STORES` run again with the store on a Redis Cluster.
 
 The tests under "found while testing" fail on purpose until the product bugs they describe are
 fixed (each docstring says what is expected and why).
@@ -22,6 +23,7 @@ from typing import Any
 import orjson
 import pytest
 from fault_support import OwnRedis
+from live_processes import ON_BOTH_STORES
 from live_support import (
     DEMO_SHOP,
     WorkerFactory,
@@ -67,6 +69,7 @@ def at(second: float) -> datetime:
 # --------------------------------------------------------------------------- duplicates
 
 
+@ON_BOTH_STORES
 async def test_the_same_records_through_the_pipeline_twice_change_nothing(
     live: Settings, tmp_path: Path
 ) -> None:
@@ -118,6 +121,7 @@ async def test_the_same_records_through_the_pipeline_twice_change_nothing(
 # --------------------------------------------------------------------------- stock race
 
 
+@ON_BOTH_STORES
 async def test_stock_race_first_come_first_served_and_the_waitlist_moves_up(
     live: Settings,
 ) -> None:
@@ -187,6 +191,7 @@ async def test_stock_race_first_come_first_served_and_the_waitlist_moves_up(
 # --------------------------------------------------------------------------- two livestreams
 
 
+@ON_BOTH_STORES
 async def test_two_livestreams_interleaved_keep_their_own_numbers_and_stock(
     live: Settings,
 ) -> None:
@@ -237,6 +242,7 @@ def _json(**fields: Any) -> bytes:
     return orjson.dumps(fields)
 
 
+@ON_BOTH_STORES
 async def test_bad_records_become_dead_letters_and_the_rest_is_applied(
     live: Settings, workers: WorkerFactory
 ) -> None:
@@ -331,6 +337,7 @@ async def test_bad_records_become_dead_letters_and_the_rest_is_applied(
     assert [line["code"] for d in drafts for line in d["lines"]] == ["K2", "MP10", "A12"]
 
 
+@ON_BOTH_STORES
 async def test_hostile_comments_stop_no_batch_and_the_comments_around_them_are_applied(
     live: Settings, workers: WorkerFactory
 ) -> None:
@@ -467,6 +474,7 @@ async def _mentions(worker: Any, text: str) -> bool:
 # --------------------------------------------------------------------------- found while testing
 
 
+@ON_BOTH_STORES
 async def test_a_batch_whose_draft_events_were_lost_publishes_them_all_when_redelivered(
     live: Settings,
 ) -> None:
@@ -515,6 +523,7 @@ async def test_a_batch_whose_draft_events_were_lost_publishes_them_all_when_rede
     )
 
 
+@ON_BOTH_STORES
 async def test_more_partitions_for_the_comments_topic_lose_no_comment(live: Settings) -> None:
     """ARCHITECTURE.md: "scaling out is more partitions and more workers, nothing else". More
     partitions move a livestream's key to another partition, where offsets start again at 0;

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import redis.asyncio
 from connect_support import connector, load, shop_toml
 from fake_platforms import FakeLive, serve_fakes
+from live_processes import ON_BOTH_STORES
 from live_support import produce, unique, wait_for
 
 from config.settings import Settings
 from connectors.outbound import deliveries, delivery_key
+from orders.connection import redis_client
+
+pytestmark = ON_BOTH_STORES
 
 Json = dict[str, Any]
 
@@ -39,7 +42,7 @@ async def send_all(live: Settings, messages: list[Json]) -> None:
 
 
 async def records(live: Settings, ids: list[str]) -> dict[str, Any]:
-    client = redis.asyncio.Redis.from_url(live.redis)
+    client = redis_client(live.redis)
     try:
         return await deliveries(client, "shop-demo", ids)
     finally:
@@ -53,7 +56,7 @@ async def test_each_message_once_transient_failures_retried_doubts_never_resent(
     fake = FakeLive([])
     ids = [unique("msg") for _ in range(8)]
     busy, refused, doubtful, crashed, dm, youtube, tiktok, stale = ids
-    client = redis.asyncio.Redis.from_url(live.redis)
+    client = redis_client(live.redis)
     try:  # a sender died after writing `sending` for this one: it may have reached the customer
         await client.hset(delivery_key("shop-demo"), crashed,
                           orjson.dumps({"state": "sending", "attempt": 1}))  # fmt: skip

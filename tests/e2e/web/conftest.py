@@ -77,9 +77,18 @@ def _wait_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> 
     raise AssertionError(f"chotdon serve never became healthy:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def web(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def web(
+    request: pytest.FixtureRequest, stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebStack]:
+    """The web server, a worker and their shops on the test Redis, and again on the session's
+    Redis Cluster (each test module runs on both)."""
     from stack import ensure_topics, free_port
+
+    if request.param == "cluster":
+        redis = request.getfixturevalue("redis_cluster").url
+    else:
+        redis = redis_url_with_db(stack.redis, WEB_REDIS_DB)
 
     tmp = tmp_path_factory.mktemp("web")
     suffix = uuid.uuid4().hex[:10]
@@ -87,7 +96,7 @@ def web(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
                        for f in dataclasses.fields(Topics)})  # fmt: skip
     settings = dataclasses.replace(
         stack, topics=topics, app_id=f"chotdon-web-{suffix}",
-        redis=redis_url_with_db(stack.redis, WEB_REDIS_DB), stack_dir=tmp / "stack",
+        redis=redis, stack_dir=tmp / "stack",
         metrics_port=0, http_port=free_port(),
     )  # fmt: skip
     settings.stack_dir.mkdir()

@@ -11,6 +11,8 @@ import pytest
 from conftest import Staff, WebStack, comments_for, wait_drafts
 from live_support import produce
 
+from orders.connection import redis_client
+
 pytestmark = pytest.mark.timeout(300)
 CONTACT = {"name": "Lan Nguyễn", "address": "12 Lê Lợi", "province": "Hà Nội"}
 
@@ -152,13 +154,12 @@ async def test_messages_show_what_the_platform_sender_made_of_each(
     """A message the store let go shows "pending" until a connector's sender records it, then
     the sender's state (delivered, or refused by the platform with its reason)."""
     import httpx
-    import redis.asyncio
 
     from connectors.outbound import Sender
     from orders.shop.store import ShopStore
 
     thu = await as_staff("thu")
-    client = redis.asyncio.Redis.from_url(web.settings.redis)
+    client = redis_client(web.settings.redis)
     ids = [f"msg-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     try:
         shops = ShopStore(client)

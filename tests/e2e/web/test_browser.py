@@ -23,7 +23,9 @@ from aiokafka import AIOKafkaProducer
 from conftest import PASSWORDS, WebStack, login, wait_drafts
 from live_support import comment
 
-pytestmark = pytest.mark.timeout(600)
+# The pages on the test Redis only: the API tests run on a Redis Cluster too, and a page reads
+# through that same API.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.parametrize("web", ["redis"], indirect=True)]
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FOUND = Path(CHROMIUM).exists()
