@@ -36,6 +36,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio.cluster import RedisCluster
 
 from orders.shop.store import shop_prefix
+from orders.shop.store.transaction import as_text
 from orders.store import livestream_prefix
 from stream.pipeline import Backoff, Record
 
@@ -272,7 +273,8 @@ class CommandPositions:
             return _offset(await self.client.hget(self.key, str(partition))), None, {}
         keys = [self.key, scopes_key(self.key, partition)]
         through, flat = await self._read_script(keys=keys, args=[str(partition)])
-        recorded = {_text(flat[i]): _first_last(_text(flat[i + 1])) for i in range(0, len(flat), 2)}
+        pairs = zip(flat[::2], flat[1::2], strict=True)
+        recorded = {as_text(key): _first_last(as_text(kept)) for key, kept in pairs}
         marks = await self._marks(partition, list(recorded))
         return _offset(through), scopes_lost_from(recorded, marks), marks
 
@@ -345,10 +347,6 @@ def _offset(raw: Any) -> int | None:
 def _first_last(kept: str) -> tuple[int, int]:
     first, _, last = kept.partition(":")
     return int(first), int(last)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def kafka_fetch(bootstrap: str, request_timeout: float = 30.0) -> Fetch:

@@ -147,8 +147,7 @@ class CommandProcessor:
             info = await self.drafts.livestream_info(livestream_id)
         if info is None:
             return _refused(command, [reason("livestream_not_found", livestream=livestream_id)])
-        # a finalise puts the order in the shop's keys
-        self.touched |= {(info.shop_id, livestream_id), (info.shop_id, None)}
+        self.touched.add((info.shop_id, livestream_id))
         shop = shop_config_from_json(info.shop_config_json)
         problems = staff_problems(shop, command)
         op, op_problems = command_op(command)
@@ -246,6 +245,7 @@ class CommandProcessor:
         in between is healed by redelivery: the draft answers the same stored outcome and the
         order, keyed by its deterministic id, is put once."""
         order = finalised_order(command, shop, draft)
+        self.touched.add((shop.shop.id, None))  # the order goes to the shop's keys
         stored, _created = await self.shops.put_order(
             order, command.command_id, shop.workflow, snapshot
         )

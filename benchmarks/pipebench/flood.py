@@ -199,16 +199,15 @@ async def flood_run(
         # only once the whole schedule was sent (the 30 s after the burst included), so alone it
         # could never find a catch-up shorter than that phase (it reported ~31 s every time).
         caught_up_at = next(
-            (t for t, applied in progress_series if t >= burst_end
-             and all(applied.get(k, -1) >= v for k, v in cutoff.items())),
+            (t for t, applied in progress_series if t >= burst_end and _past(applied, cutoff)),
             None,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             progress = {live: (await store.progress(SHOP_ID, live))[0] for live in last}
-            if caught_up_at is None and all(progress[k] >= v for k, v in cutoff.items()):
+            if caught_up_at is None and _past(progress, cutoff):
                 caught_up_at = time.time()
-            if all(progress[k] >= v for k, v in last.items()):
+            if _past(progress, last):
                 break
             worker.check()
             await asyncio.sleep(0.02)
@@ -266,6 +265,11 @@ async def flood_run(
         "comments": total,
         "code": code,
     }
+
+
+def _past(applied: dict[str, int], offsets: dict[str, int]) -> bool:
+    """Whether every livestream's watermark has reached its offset in `offsets`."""
+    return all(applied.get(live, -1) >= offset for live, offset in offsets.items())
 
 
 async def _wait_ready(worker: Any, topic: str) -> None:
